@@ -1,0 +1,360 @@
+// Elementwise, broadcast, copy and reduction kernels.
+#pragma once
+#include "advmia_common.h"
+
+namespace adv {
+
+enum UnaryOp {
+  U_NEG = 0, U_EXP, U_LOG, U_SQRT, U_ABS, U_SIGN, U_RELU, U_RELU6, U_LEAKY_RELU, U_SIGMOID,
+  U_TANH, U_SQUARE, U_RECIPROCAL, U_AFFINE, U_CLAMP, U_POW, U_COUNT
+};
+
+template <class T> inline T unary_value(int op, T x, T a, T b) {
+  switch (op) {
+    case U_NEG: return -x;
+    case U_EXP: return std::exp(x);
+    case U_LOG: return std::log(x);
+    case U_SQRT: return std::sqrt(x);
+    case U_ABS: return std::abs(x);
+    case U_SIGN: return (T)((x > 0) - (x < 0));
+    case U_RELU: return x > 0 ? x : (T)0;
+    case U_RELU6: return x < 0 ? (T)0 : (x > 6 ? (T)6 : x);
+    case U_LEAKY_RELU: return x > 0 ? x : a * x;
+    case U_SIGMOID: return x >= 0 ? (T)1 / ((T)1 + std::exp(-x)) : std::exp(x) / ((T)1 + std::exp(x));
+    case U_TANH: return std::tanh(x);
+    case U_SQUARE: return x * x;
+    case U_RECIPROCAL: return (T)1 / x;
+    case U_AFFINE: return a * x + b;
+    case U_CLAMP: return x < a ? a : (x > b ? b : x);
+    case U_POW: return std::pow(x, a);
+  }
+  return x;
+}
+
+// d f(x) / dx times gy, written with whichever of x and y = f(x) is cheaper.
+template <class T> inline T unary_grad(int op, T x, T y, T gy, T a, T b) {
+  switch (op) {
+    case U_NEG: return -gy;
+    case U_EXP: return gy * y;
+    case U_LOG: return gy / x;
+    case U_SQRT: return gy * (T)0.5 / y;
+    case U_ABS: return gy * (T)((x > 0) - (x < 0));
+    case U_SIGN: return (T)0;
+    case U_RELU: return x > 0 ? gy : (T)0;
+    case U_RELU6: return (x > 0 && x < 6) ? gy : (T)0;
+    case U_LEAKY_RELU: return x > 0 ? gy : a * gy;
+    case U_SIGMOID: return gy * y * ((T)1 - y);
+    case U_TANH: return gy * ((T)1 - y * y);
+    case U_SQUARE: return gy * (T)2 * x;
+    case U_RECIPROCAL: return -gy * y * y;
+    case U_AFFINE: return a * gy;
+    case U_CLAMP: return (x >= a && x <= b) ? gy : (T)0;
+    case U_POW: return gy * a * std::pow(x, a - (T)1);
+  }
+  return gy;
+}
+
+template <class T> int unary_impl(int op, long x, long y, long n, double a, double b) {
+  const T* xp = ptr<const T>(x);
+  T* yp = ptr<T>(y);
+  const T ta = (T)a, tb = (T)b;
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+  for (long i = 0; i < n; i++) yp[i] = unary_value<T>(op, xp[i], ta, tb);
+  return 0;
+}
+
+template <class T> int unary_bwd_impl(int op, long x, long y, long gy, long gx, long n, double a, double b) {
+  const T* xp = ptr<const T>(x);
+  const T* yp = ptr<const T>(y);
+  const T* gyp = ptr<const T>(gy);
+  T* gxp = ptr<T>(gx);
+  const T ta = (T)a, tb = (T)b;
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+  for (long i = 0; i < n; i++) gxp[i] = unary_grad<T>(op, xp ? xp[i] : (T)0, yp ? yp[i] : (T)0, gyp[i], ta, tb);
+  return 0;
+}
+
+enum BinaryOp { B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_GT, B_GE, B_EQ, B_COUNT };
+
+template <class T> inline T binary_value(int op, T a, T b) {
+  switch (op) {
+    case B_ADD: return a + b;
+    case B_SUB: return a - b;
+    case B_MUL: return a * b;
+    case B_DIV: return a / b;
+    case B_MAX: return a > b ? a : b;
+    case B_MIN: return a < b ? a : b;
+    case B_GT: return (T)(a > b);
+    case B_GE: return (T)(a >= b);
+    case B_EQ: return (T)(a == b);
+  }
+  return a;
+}
+
+constexpr int kMaxDims = 8;
+
+template <class T> int binary_impl(int op, long a, long b, long y, int ndim, const long* shape,
+                                   const long* as, const long* bs) {
+  const T* ap = ptr<const T>(a);
+  const T* bp = ptr<const T>(b);
+  T* yp = ptr<T>(y);
+  long inner = shape[ndim - 1];
+  long rows = 1;
+  for (int d = 0; d < ndim - 1; d++) rows *= shape[d];
+  const long ai = as[ndim - 1], bi = bs[ndim - 1];
+  long total = rows * inner;
+#pragma omp parallel for schedule(static) if (total > kParallelGrain)
+  for (long r = 0; r < rows; r++) {
+    long rem = r, ao = 0, bo = 0;
+    for (int d = ndim - 2; d >= 0; d--) {
+      long idx = rem % shape[d];
+      rem /= shape[d];
+      ao += idx * as[d];
+      bo += idx * bs[d];
+    }
+    T* yr = yp + r * inner;
+    const T* ar = ap + ao;
+    const T* br = bp + bo;
+    if (ai == 1 && bi == 1) {
+      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(op, ar[i], br[i]);
+    } else if (ai == 1 && bi == 0) {
+      const T bv = br[0];
+      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(op, ar[i], bv);
+    } else if (ai == 0 && bi == 1) {
+      const T av = ar[0];
+      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(op, av, br[i]);
+    } else {
+      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(op, ar[i * ai], br[i * bi]);
+    }
+  }
+  return 0;
+}
+
+template <class T> int axpby_impl(long x, long y, long out, long n, double a, double b) {
+  const T* xp = ptr<const T>(x);
+  const T* yp = ptr<const T>(y);
+  T* op = ptr<T>(out);
+  const T ta = (T)a, tb = (T)b;
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+  for (long i = 0; i < n; i++) op[i] = ta * xp[i] + tb * yp[i];
+  return 0;
+}
+
+template <class T> int fill_impl(long y, long n, double v) {
+  T* yp = ptr<T>(y);
+  const T tv = (T)v;
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+  for (long i = 0; i < n; i++) yp[i] = tv;
+  return 0;
+}
+
+template <class T> int copy_block_impl(long src, long soff, long sstride, long dst, long doff, long dstride,
+                                       long rows, long cols) {
+  const T* sp = ptr<const T>(src) + soff;
+  T* dp = ptr<T>(dst) + doff;
+#pragma omp parallel for schedule(static) if (rows * cols > kParallelGrain)
+  for (long r = 0; r < rows; r++) std::memcpy(dp + r * dstride, sp + r * sstride, sizeof(T) * cols);
+  return 0;
+}
+
+enum ReduceOp { R_SUM = 0, R_MEAN, R_MAX, R_MIN, R_SUMSQ, R_ABSSUM, R_ABSMAX, R_COUNT };
+
+template <class T> inline double reduce_row(int op, const T* x, long n, long stride) {
+  double acc;
+  switch (op) {
+    case R_MAX: acc = -std::numeric_limits<double>::infinity(); break;
+    case R_MIN: acc = std::numeric_limits<double>::infinity(); break;
+    default: acc = 0;
+  }
+  for (long k = 0; k < n; k++) {
+    double v = (double)x[k * stride];
+    switch (op) {
+      case R_SUM: case R_MEAN: acc += v; break;
+      case R_MAX: acc = v > acc ? v : acc; break;
+      case R_MIN: acc = v < acc ? v : acc; break;
+      case R_SUMSQ: acc += v * v; break;
+      case R_ABSSUM: acc += std::abs(v); break;
+      case R_ABSMAX: acc = std::abs(v) > acc ? std::abs(v) : acc; break;
+    }
+    if (std::isnan(v) && (op == R_MAX || op == R_MIN || op == R_ABSMAX)) acc = v;
+  }
+  if (op == R_MEAN) acc /= (double)n;
+  return acc;
+}
+
+// y[o, i] = reduce over k of x[o, k, i]: every single-axis reduction is this after a reshape.
+template <class T> int reduce_impl(int op, long x, long y, long outer, long n, long inner) {
+  const T* xp = ptr<const T>(x);
+  T* yp = ptr<T>(y);
+  long total = outer * inner;
+#pragma omp parallel for schedule(static) if (total * n > kParallelGrain)
+  for (long t = 0; t < total; t++) {
+    long o = t / inner, i = t % inner;
+    yp[t] = (T)reduce_row<T>(op, xp + o * n * inner + i, n, inner);
+  }
+  return 0;
+}
+
+template <class T> int argmax_impl(long x, long y, long rows, long cols) {
+  const T* xp = ptr<const T>(x);
+  T* yp = ptr<T>(y);
+#pragma omp parallel for schedule(static) if (rows * cols > kParallelGrain)
+  for (long r = 0; r < rows; r++) {
+    const T* xr = xp + r * cols;
+    long best = 0;
+    for (long c = 1; c < cols; c++)
+      if (xr[c] > xr[best]) best = c;
+    yp[r] = (T)best;
+  }
+  return 0;
+}
+
+template <class T> long count_nonfinite_impl(long x, long n) {
+  const T* xp = ptr<const T>(x);
+  long bad = 0;
+#pragma omp parallel for reduction(+ : bad) schedule(static) if (n > kParallelGrain)
+  for (long i = 0; i < n; i++) bad += !std::isfinite(xp[i]);
+  return bad;
+}
+
+}  // namespace adv
+
+inline int adv_unary(int dt, int op, long x, long xn, long y, long yn, long n, double a, double b) {
+  int rc = 0;
+  const char* name = "unary";
+  if (op < 0 || op >= adv::U_COUNT) return adv::fail("unary: unknown op code %d", op);
+  ADV_CHECK_NONNEG(name, "n", n);
+  ADV_CHECK_BUF(name, "input", x, xn, n);
+  ADV_CHECK_BUF(name, "output", y, yn, n);
+  if (rc) return rc;
+  ADV_DISPATCH(name, dt, adv::unary_impl, op, x, y, n, a, b);
+}
+
+// x or y may be 0 when the op's derivative does not use it.
+inline int adv_unary_bwd(int dt, int op, long x, long xn, long y, long yn, long gy, long gyn, long gx, long gxn,
+                         long n, double a, double b) {
+  int rc = 0;
+  const char* name = "unary_bwd";
+  if (op < 0 || op >= adv::U_COUNT) return adv::fail("unary_bwd: unknown op code %d", op);
+  ADV_CHECK_NONNEG(name, "n", n);
+  if (x) ADV_CHECK_BUF(name, "input", x, xn, n);
+  if (y) ADV_CHECK_BUF(name, "output", y, yn, n);
+  ADV_CHECK_BUF(name, "output gradient", gy, gyn, n);
+  ADV_CHECK_BUF(name, "input gradient", gx, gxn, n);
+  if (rc) return rc;
+  ADV_DISPATCH(name, dt, adv::unary_bwd_impl, op, x, y, gy, gx, n, a, b);
+}
+
+// Broadcasting binary op: strides are in elements, 0 along a broadcast axis.
+inline int adv_binary(int dt, int op, long a, long an, long b, long bn, long y, long yn, int ndim,
+                      long long* shape_ll, long long* as_ll, long long* bs_ll) {
+  // JNI's jlong is long long; on LP64 Linux it has long's size and representation.
+  static_assert(sizeof(long long) == sizeof(long), "LP64 expected");
+  const long* shape = reinterpret_cast<const long*>(shape_ll);
+  const long* as = reinterpret_cast<const long*>(as_ll);
+  const long* bs = reinterpret_cast<const long*>(bs_ll);
+  int rc = 0;
+  const char* name = "binary";
+  if (op < 0 || op >= adv::B_COUNT) return adv::fail("binary: unknown op code %d", op);
+  if (ndim < 1 || ndim > adv::kMaxDims) return adv::fail("binary: rank %d outside 1..%d", ndim, adv::kMaxDims);
+  if (!shape || !as || !bs) return adv::fail("binary: null shape or stride array");
+  long total = 1, amax = 0, bmax = 0;
+  for (int d = 0; d < ndim; d++) {
+    if (shape[d] < 0 || as[d] < 0 || bs[d] < 0) return adv::fail("binary: negative extent or stride on axis %d", d);
+    total *= shape[d];
+    if (shape[d] > 0) { amax += (shape[d] - 1) * as[d]; bmax += (shape[d] - 1) * bs[d]; }
+  }
+  if (total == 0) return 0;
+  ADV_CHECK_BUF(name, "left operand", a, an, amax + 1);
+  ADV_CHECK_BUF(name, "right operand", b, bn, bmax + 1);
+  ADV_CHECK_BUF(name, "output", y, yn, total);
+  if (rc) return rc;
+  ADV_DISPATCH(name, dt, adv::binary_impl, op, a, b, y, ndim, shape, as, bs);
+}
+
+inline int adv_axpby(int dt, long x, long xn, long y, long yn, long out, long outn, long n, double a, double b) {
+  int rc = 0;
+  const char* name = "axpby";
+  ADV_CHECK_NONNEG(name, "n", n);
+  ADV_CHECK_BUF(name, "x", x, xn, n);
+  ADV_CHECK_BUF(name, "y", y, yn, n);
+  ADV_CHECK_BUF(name, "output", out, outn, n);
+  if (rc) return rc;
+  ADV_DISPATCH(name, dt, adv::axpby_impl, x, y, out, n, a, b);
+}
+
+inline int adv_fill(int dt, long y, long yn, long n, double v) {
+  int rc = 0;
+  ADV_CHECK_NONNEG("fill", "n", n);
+  ADV_CHECK_BUF("fill", "output", y, yn, n);
+  if (rc) return rc;
+  ADV_DISPATCH("fill", dt, adv::fill_impl, y, n, v);
+}
+
+// Copies a rows x cols block between two row-strided layouts: slices, concatenation, splits.
+inline int adv_copy_block(int dt, long src, long sn, long soff, long sstride, long dst, long dn, long doff,
+                          long dstride, long rows, long cols) {
+  int rc = 0;
+  const char* name = "copy_block";
+  ADV_CHECK_NONNEG(name, "rows", rows);
+  ADV_CHECK_NONNEG(name, "cols", cols);
+  ADV_CHECK_NONNEG(name, "source offset", soff);
+  ADV_CHECK_NONNEG(name, "destination offset", doff);
+  if (rc) return rc;
+  if (rows == 0 || cols == 0) return 0;
+  if (sstride < cols || dstride < cols) return adv::fail("copy_block: row strides (%ld, %ld) shorter than a row (%ld)", sstride, dstride, cols);
+  ADV_CHECK_BUF(name, "source", src, sn, soff + (rows - 1) * sstride + cols);
+  ADV_CHECK_BUF(name, "destination", dst, dn, doff + (rows - 1) * dstride + cols);
+  if (rc) return rc;
+  ADV_DISPATCH(name, dt, adv::copy_block_impl, src, soff, sstride, dst, doff, dstride, rows, cols);
+}
+
+inline int adv_cast(int sdt, long src, long sn, int ddt, long dst, long dn, long n) {
+  int rc = 0;
+  ADV_CHECK_NONNEG("cast", "n", n);
+  ADV_CHECK_BUF("cast", "source", src, sn, n);
+  ADV_CHECK_BUF("cast", "destination", dst, dn, n);
+  if (rc) return rc;
+  if ((sdt != 0 && sdt != 1) || (ddt != 0 && ddt != 1)) return adv::fail("cast: dtype codes %d -> %d unsupported", sdt, ddt);
+#pragma omp parallel for schedule(static) if (n > adv::kParallelGrain)
+  for (long i = 0; i < n; i++) {
+    double v = sdt == 0 ? (double)adv::ptr<const float>(src)[i] : adv::ptr<const double>(src)[i];
+    if (ddt == 0) adv::ptr<float>(dst)[i] = (float)v; else adv::ptr<double>(dst)[i] = v;
+  }
+  return 0;
+}
+
+inline int adv_reduce(int dt, int op, long x, long xn, long y, long yn, long outer, long n, long inner) {
+  int rc = 0;
+  const char* name = "reduce";
+  if (op < 0 || op >= adv::R_COUNT) return adv::fail("reduce: unknown op code %d", op);
+  ADV_CHECK_NONNEG(name, "outer", outer);
+  ADV_CHECK_POS(name, "reduced extent", n);
+  ADV_CHECK_NONNEG(name, "inner", inner);
+  ADV_CHECK_BUF(name, "input", x, xn, outer * n * inner);
+  ADV_CHECK_BUF(name, "output", y, yn, outer * inner);
+  if (rc) return rc;
+  ADV_DISPATCH(name, dt, adv::reduce_impl, op, x, y, outer, n, inner);
+}
+
+inline int adv_argmax(int dt, long x, long xn, long y, long yn, long rows, long cols) {
+  int rc = 0;
+  ADV_CHECK_NONNEG("argmax", "rows", rows);
+  ADV_CHECK_POS("argmax", "cols", cols);
+  ADV_CHECK_BUF("argmax", "input", x, xn, rows * cols);
+  ADV_CHECK_BUF("argmax", "output", y, yn, rows);
+  if (rc) return rc;
+  ADV_DISPATCH("argmax", dt, adv::argmax_impl, x, y, rows, cols);
+}
+
+// Returns the number of NaN/Inf values, or -1 on a bad argument.
+inline long adv_count_nonfinite(int dt, long x, long xn, long n) {
+  int rc = 0;
+  ADV_CHECK_NONNEG("count_nonfinite", "n", n);
+  ADV_CHECK_BUF("count_nonfinite", "input", x, xn, n);
+  if (rc) return -1;
+  if (dt == 0) return adv::count_nonfinite_impl<float>(x, n);
+  if (dt == 1) return adv::count_nonfinite_impl<double>(x, n);
+  adv::fail("count_nonfinite: dtype code %d is neither float32 (0) nor float64 (1)", dt);
+  return -1;
+}

@@ -1,0 +1,343 @@
+// Pooling, upsampling and batch normalisation over NCHW tensors.
+#pragma once
+#include "advmia_common.h"
+
+namespace adv {
+
+enum PoolKind { P_MAX = 0, P_AVG, P_ADAPTIVE_AVG, P_COUNT };
+
+struct PoolGeom {
+  long N, C, H, W, KH, KW, sh, sw, ph, pw, OH, OW, count_include_pad, kind;
+};
+constexpr int kPoolGeomLen = 14;
+
+inline int pool_geom(const char* op, const long* a, PoolGeom* g) {
+  if (!a) return fail("%s: null geometry array", op);
+  *g = PoolGeom{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]};
+  if (g->kind < 0 || g->kind >= P_COUNT) return fail("%s: unknown pool kind %ld", op, g->kind);
+  if (g->N < 0 || g->C <= 0 || g->H <= 0 || g->W <= 0 || g->OH <= 0 || g->OW <= 0)
+    return fail("%s: sizes must be positive (C=%ld H=%ld W=%ld OH=%ld OW=%ld)", op, g->C, g->H, g->W, g->OH, g->OW);
+  if (g->kind != P_ADAPTIVE_AVG) {
+    if (g->KH <= 0 || g->KW <= 0 || g->sh <= 0 || g->sw <= 0 || g->ph < 0 || g->pw < 0)
+      return fail("%s: kernel and stride must be positive, padding non-negative", op);
+    if (2 * g->ph > g->KH || 2 * g->pw > g->KW) return fail("%s: padding must be at most half the kernel", op);
+  }
+  return 0;
+}
+
+// The input window [hs, he) x [ws, we) of output (oh, ow), clipped to the image; `div` is
+// the average's divisor with PyTorch's count_include_pad convention.
+inline void pool_window(const PoolGeom& g, long oh, long ow, long* hs, long* he, long* ws, long* we, long* div) {
+  if (g.kind == P_ADAPTIVE_AVG) {
+    *hs = oh * g.H / g.OH;
+    *he = ((oh + 1) * g.H + g.OH - 1) / g.OH;
+    *ws = ow * g.W / g.OW;
+    *we = ((ow + 1) * g.W + g.OW - 1) / g.OW;
+    *div = (*he - *hs) * (*we - *ws);
+    return;
+  }
+  long h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
+  long h1 = std::min(h0 + g.KH, g.H + g.ph), w1 = std::min(w0 + g.KW, g.W + g.pw);
+  long padded = (h1 - h0) * (w1 - w0);
+  *hs = std::max(h0, 0L);
+  *ws = std::max(w0, 0L);
+  *he = std::min(h1, g.H);
+  *we = std::min(w1, g.W);
+  *div = g.count_include_pad ? padded : (*he - *hs) * (*we - *ws);
+}
+
+template <class T> int pool_fwd_impl(const PoolGeom& g, long xa, long ya, long ia) {
+  const T* x = ptr<const T>(xa);
+  T* y = ptr<T>(ya);
+  T* idx = ptr<T>(ia);
+  const long HW = g.H * g.W, OHW = g.OH * g.OW;
+#pragma omp parallel for schedule(static)
+  for (long p = 0; p < g.N * g.C; p++) {
+    const T* xp = x + p * HW;
+    for (long oh = 0; oh < g.OH; oh++)
+      for (long ow = 0; ow < g.OW; ow++) {
+        long hs, he, ws, we, div;
+        pool_window(g, oh, ow, &hs, &he, &ws, &we, &div);
+        long o = p * OHW + oh * g.OW + ow;
+        if (g.kind == P_MAX) {
+          T best = -std::numeric_limits<T>::infinity();
+          long bi = hs * g.W + ws;
+          for (long h = hs; h < he; h++)
+            for (long w = ws; w < we; w++) {
+              T v = xp[h * g.W + w];
+              if (v > best || std::isnan(v)) { best = v; bi = h * g.W + w; }
+            }
+          y[o] = best;
+          if (idx) idx[o] = (T)bi;
+        } else {
+          T acc = 0;
+          for (long h = hs; h < he; h++)
+            for (long w = ws; w < we; w++) acc += xp[h * g.W + w];
+          y[o] = div > 0 ? acc / (T)div : (T)0;
+        }
+      }
+  }
+  return 0;
+}
+
+template <class T> int pool_bwd_impl(const PoolGeom& g, long gya, long ia, long gxa) {
+  const T* gy = ptr<const T>(gya);
+  const T* idx = ptr<const T>(ia);
+  T* gx = ptr<T>(gxa);
+  const long HW = g.H * g.W, OHW = g.OH * g.OW;
+  int bad = 0;
+#pragma omp parallel for schedule(static) reduction(| : bad)
+  for (long p = 0; p < g.N * g.C; p++) {
+    T* gp = gx + p * HW;
+    std::fill(gp, gp + HW, (T)0);
+    for (long oh = 0; oh < g.OH; oh++)
+      for (long ow = 0; ow < g.OW; ow++) {
+        long o = p * OHW + oh * g.OW + ow;
+        if (g.kind == P_MAX) {
+          long i = (long)idx[o];
+          if (i < 0 || i >= HW) { bad = 1; continue; }
+          gp[i] += gy[o];
+        } else {
+          long hs, he, ws, we, div;
+          pool_window(g, oh, ow, &hs, &he, &ws, &we, &div);
+          if (div <= 0) continue;
+          T v = gy[o] / (T)div;
+          for (long h = hs; h < he; h++)
+            for (long w = ws; w < we; w++) gp[h * g.W + w] += v;
+        }
+      }
+  }
+  return bad ? fail("pool2d_bwd: max-pool indices out of range for a %ldx%ld plane", g.H, g.W) : 0;
+}
+
+// Source coordinate of output index o along an axis of in -> out pixels, PyTorch's convention.
+inline double upsample_src(long o, long in, long out, bool align_corners) {
+  if (align_corners) return out > 1 ? (double)o * (double)(in - 1) / (double)(out - 1) : 0.0;
+  double s = ((double)o + 0.5) * (double)in / (double)out - 0.5;
+  return s < 0 ? 0 : s;
+}
+
+template <class T> int upsample_impl(bool backward, int mode, bool ac, long N, long C, long H, long W, long OH, long OW,
+                                     long ina, long outa) {
+  // forward: in = x (H x W), out = y (OH x OW); backward: in = gy (OH x OW), out = gx (H x W).
+  const T* in = ptr<const T>(ina);
+  T* out = ptr<T>(outa);
+  const long HW = H * W, OHW = OH * OW;
+#pragma omp parallel for schedule(static)
+  for (long p = 0; p < N * C; p++) {
+    const T* ip = in + p * (backward ? OHW : HW);
+    T* op = out + p * (backward ? HW : OHW);
+    if (backward) std::fill(op, op + HW, (T)0);
+    for (long oh = 0; oh < OH; oh++)
+      for (long ow = 0; ow < OW; ow++) {
+        long o = oh * OW + ow;
+        if (mode == 0) {
+          long ih = std::min((long)std::floor((double)oh * H / OH), H - 1);
+          long iw = std::min((long)std::floor((double)ow * W / OW), W - 1);
+          if (backward) op[ih * W + iw] += ip[o];
+          else op[o] = ip[ih * W + iw];
+        } else {
+          double sh = upsample_src(oh, H, OH, ac), sw = upsample_src(ow, W, OW, ac);
+          long h0 = std::min((long)sh, H - 1), w0 = std::min((long)sw, W - 1);
+          long h1 = std::min(h0 + 1, H - 1), w1 = std::min(w0 + 1, W - 1);
+          T lh = (T)(sh - h0), lw = (T)(sw - w0);
+          T a00 = (1 - lh) * (1 - lw), a01 = (1 - lh) * lw, a10 = lh * (1 - lw), a11 = lh * lw;
+          if (backward) {
+            T v = ip[o];
+            op[h0 * W + w0] += a00 * v;
+            op[h0 * W + w1] += a01 * v;
+            op[h1 * W + w0] += a10 * v;
+            op[h1 * W + w1] += a11 * v;
+          } else {
+            op[o] = a00 * ip[h0 * W + w0] + a01 * ip[h0 * W + w1] + a10 * ip[h1 * W + w0] + a11 * ip[h1 * W + w1];
+          }
+        }
+      }
+  }
+  return 0;
+}
+
+// Training mode normalises with batch statistics and updates the running ones; eval mode uses
+// the running ones. Both save (mean, 1/std) for the backward pass.
+template <class T> int bn_fwd_impl(bool training, long N, long C, long HW, double momentum, double eps, long xa,
+                                   long ga, long ba, long rma, long rva, long ya, long sma, long sia) {
+  const T* x = ptr<const T>(xa);
+  const T* gamma = ptr<const T>(ga);
+  const T* beta = ptr<const T>(ba);
+  T* rm = ptr<T>(rma);
+  T* rv = ptr<T>(rva);
+  T* y = ptr<T>(ya);
+  T* sm = ptr<T>(sma);
+  T* si = ptr<T>(sia);
+  const long M = N * HW;
+#pragma omp parallel for schedule(static)
+  for (long c = 0; c < C; c++) {
+    double mean, var;
+    if (training) {
+      double s = 0;
+      for (long n = 0; n < N; n++) {
+        const T* p = x + (n * C + c) * HW;
+        for (long i = 0; i < HW; i++) s += p[i];
+      }
+      mean = s / M;
+      double q = 0;
+      for (long n = 0; n < N; n++) {
+        const T* p = x + (n * C + c) * HW;
+        for (long i = 0; i < HW; i++) { double d = p[i] - mean; q += d * d; }
+      }
+      var = q / M;
+      if (rm && rv) {
+        rm[c] = (T)((1 - momentum) * rm[c] + momentum * mean);
+        double unbiased = M > 1 ? q / (M - 1) : var;
+        rv[c] = (T)((1 - momentum) * rv[c] + momentum * unbiased);
+      }
+    } else {
+      mean = rm[c];
+      var = rv[c];
+    }
+    double inv = 1.0 / std::sqrt(var + eps);
+    sm[c] = (T)mean;
+    si[c] = (T)inv;
+    T scale = (T)((gamma ? gamma[c] : 1.0) * inv);
+    T shift = (T)((beta ? beta[c] : 0.0) - mean * (gamma ? gamma[c] : 1.0) * inv);
+    for (long n = 0; n < N; n++) {
+      const T* p = x + (n * C + c) * HW;
+      T* q = y + (n * C + c) * HW;
+      for (long i = 0; i < HW; i++) q[i] = p[i] * scale + shift;
+    }
+  }
+  return 0;
+}
+
+template <class T> int bn_bwd_impl(bool training, long N, long C, long HW, long xa, long gya, long ga, long sma,
+                                   long sia, long gxa, long gga, long gba) {
+  const T* x = ptr<const T>(xa);
+  const T* gy = ptr<const T>(gya);
+  const T* gamma = ptr<const T>(ga);
+  const T* sm = ptr<const T>(sma);
+  const T* si = ptr<const T>(sia);
+  T* gx = ptr<T>(gxa);
+  T* gg = ptr<T>(gga);
+  T* gb = ptr<T>(gba);
+  const long M = N * HW;
+#pragma omp parallel for schedule(static)
+  for (long c = 0; c < C; c++) {
+    const double mean = sm[c], inv = si[c];
+    double sum_gy = 0, sum_gy_xhat = 0;
+    for (long n = 0; n < N; n++) {
+      const T* gp = gy + (n * C + c) * HW;
+      const T* xp = x + (n * C + c) * HW;
+      for (long i = 0; i < HW; i++) {
+        sum_gy += gp[i];
+        sum_gy_xhat += gp[i] * (xp[i] - mean) * inv;
+      }
+    }
+    if (gg) gg[c] = (T)sum_gy_xhat;
+    if (gb) gb[c] = (T)sum_gy;
+    if (!gx) continue;
+    const double gam = gamma ? gamma[c] : 1.0;
+    for (long n = 0; n < N; n++) {
+      const T* gp = gy + (n * C + c) * HW;
+      const T* xp = x + (n * C + c) * HW;
+      T* op = gx + (n * C + c) * HW;
+      if (training) {
+        const double k = gam * inv / M;
+        for (long i = 0; i < HW; i++) {
+          double xhat = (xp[i] - mean) * inv;
+          op[i] = (T)(k * (M * (double)gp[i] - sum_gy - xhat * sum_gy_xhat));
+        }
+      } else {
+        const T k = (T)(gam * inv);
+        for (long i = 0; i < HW; i++) op[i] = gp[i] * k;
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace adv
+
+// geom = {N, C, H, W, KH, KW, stride_h, stride_w, pad_h, pad_w, OH, OW, count_include_pad, kind}
+// idx (max pooling only; may be 0 when no backward pass follows) receives the argmax within each plane.
+inline int adv_pool2d_fwd(int dt, long long* geom_ll, long x, long xn, long y, long yn, long idx, long idxn) {
+  adv::PoolGeom g;
+  const long* geom = reinterpret_cast<const long*>(geom_ll);
+  int rc = adv::pool_geom("pool2d_fwd", geom, &g);
+  if (rc) return rc;
+  ADV_CHECK_BUF("pool2d_fwd", "input", x, xn, g.N * g.C * g.H * g.W);
+  ADV_CHECK_BUF("pool2d_fwd", "output", y, yn, g.N * g.C * g.OH * g.OW);
+  if (idx) ADV_CHECK_BUF("pool2d_fwd", "indices", idx, idxn, g.N * g.C * g.OH * g.OW);
+  if (rc) return rc;
+  ADV_DISPATCH("pool2d_fwd", dt, adv::pool_fwd_impl, g, x, y, g.kind == adv::P_MAX ? idx : 0);
+}
+
+inline int adv_pool2d_bwd(int dt, long long* geom_ll, long gy, long gyn, long idx, long idxn, long gx, long gxn) {
+  adv::PoolGeom g;
+  const long* geom = reinterpret_cast<const long*>(geom_ll);
+  int rc = adv::pool_geom("pool2d_bwd", geom, &g);
+  if (rc) return rc;
+  ADV_CHECK_BUF("pool2d_bwd", "output gradient", gy, gyn, g.N * g.C * g.OH * g.OW);
+  if (g.kind == adv::P_MAX) ADV_CHECK_BUF("pool2d_bwd", "indices", idx, idxn, g.N * g.C * g.OH * g.OW);
+  ADV_CHECK_BUF("pool2d_bwd", "input gradient", gx, gxn, g.N * g.C * g.H * g.W);
+  if (rc) return rc;
+  ADV_DISPATCH("pool2d_bwd", dt, adv::pool_bwd_impl, g, gy, idx, gx);
+}
+
+// mode 0 = nearest, 1 = bilinear. Forward reads x (H x W) and writes y (OH x OW); backward
+// reads gy (OH x OW) and writes gx (H x W).
+inline int adv_upsample(int dt, int backward, int mode, int align_corners, long N, long C, long H, long W, long OH,
+                        long OW, long in, long inn, long out, long outn) {
+  int rc = 0;
+  const char* name = backward ? "upsample_bwd" : "upsample_fwd";
+  if (mode != 0 && mode != 1) return adv::fail("%s: mode %d is neither nearest (0) nor bilinear (1)", name, mode);
+  ADV_CHECK_NONNEG(name, "N", N);
+  ADV_CHECK_POS(name, "C", C);
+  ADV_CHECK_POS(name, "H", H);
+  ADV_CHECK_POS(name, "W", W);
+  ADV_CHECK_POS(name, "OH", OH);
+  ADV_CHECK_POS(name, "OW", OW);
+  long small = N * C * H * W, large = N * C * OH * OW;
+  ADV_CHECK_BUF(name, "input", in, inn, backward ? large : small);
+  ADV_CHECK_BUF(name, "output", out, outn, backward ? small : large);
+  if (rc) return rc;
+  ADV_DISPATCH(name, dt, adv::upsample_impl, backward != 0, mode, align_corners != 0, N, C, H, W, OH, OW, in, out);
+}
+
+// gamma/beta may be 0 (no affine); running stats may be 0 in training without tracking.
+// cn is the smallest length among the per-channel buffers passed (gamma, beta, running and saved
+// statistics); each must hold C values.
+inline int adv_batchnorm_fwd(int dt, int training, long N, long C, long HW, long cn, double momentum, double eps, long x, long xn,
+                             long gamma, long beta, long rmean, long rvar, long y, long yn, long smean, long sinv) {
+  int rc = 0;
+  const char* name = "batchnorm_fwd";
+  ADV_CHECK_NONNEG(name, "N", N);
+  ADV_CHECK_POS(name, "C", C);
+  ADV_CHECK_POS(name, "HW", HW);
+  if (rc) return rc;
+  if (training && N * HW < 2) return adv::fail("batchnorm_fwd: training needs more than one value per channel (got N*H*W=%ld)", N * HW);
+  if (!training && (!rmean || !rvar)) return adv::fail("batchnorm_fwd: eval mode needs running statistics");
+  if (!smean || !sinv) return adv::fail("batchnorm_fwd: null buffers for saved statistics");
+  if (cn < C) return adv::fail("batchnorm_fwd: per-channel buffers hold %ld values, need C=%ld", cn, C);
+  ADV_CHECK_BUF(name, "input", x, xn, N * C * HW);
+  ADV_CHECK_BUF(name, "output", y, yn, N * C * HW);
+  if (rc) return rc;
+  ADV_DISPATCH(name, dt, adv::bn_fwd_impl, training != 0, N, C, HW, momentum, eps, x, gamma, beta, rmean, rvar, y, smean, sinv);
+}
+
+// cn: the smallest length among the per-channel buffers passed (gamma, saved statistics, ggamma,
+// gbeta). gx, ggamma and gbeta may be 0 to skip them.
+inline int adv_batchnorm_bwd(int dt, int training, long N, long C, long HW, long cn, long x, long xn, long gy, long gyn,
+                             long gamma, long smean, long sinv, long gx, long gxn, long ggamma, long gbeta) {
+  int rc = 0;
+  const char* name = "batchnorm_bwd";
+  ADV_CHECK_NONNEG(name, "N", N);
+  ADV_CHECK_POS(name, "C", C);
+  ADV_CHECK_POS(name, "HW", HW);
+  ADV_CHECK_BUF(name, "input", x, xn, N * C * HW);
+  ADV_CHECK_BUF(name, "output gradient", gy, gyn, N * C * HW);
+  if (gx) ADV_CHECK_BUF(name, "input gradient", gx, gxn, N * C * HW);
+  if (rc) return rc;
+  if (!smean || !sinv) return adv::fail("batchnorm_bwd: null saved statistics");
+  if (cn < C) return adv::fail("batchnorm_bwd: per-channel buffers hold %ld values, need C=%ld", cn, C);
+  ADV_DISPATCH(name, dt, adv::bn_bwd_impl, training != 0, N, C, HW, x, gy, gamma, smean, sinv, gx, ggamma, gbeta);
+}

@@ -1,0 +1,157 @@
+package org.advmia.backend;
+
+import org.advmia.tensor.DType;
+import org.advmia.tensor.Device;
+import org.advmia.tensor.Shape;
+import org.advmia.tensor.Tensor;
+
+/**
+ * The device seam: the closed set of primitive ops that a device must provide. Everything above
+ * (autograd, layers, losses, models, attacks, trainers) is written once in terms of these.
+ *
+ * <p>Conventions: every tensor is dense and row-major; outputs are preallocated by the caller
+ * (so hot loops can reuse buffers); integer-valued tensors (labels, indices) are stored as floats;
+ * implementations check shapes and raise {@link IllegalArgumentException} naming the operand.
+ */
+public interface Backend {
+    Device device();
+
+    String name();
+
+    // ---- memory (5)
+
+    /** Uninitialised tensor; it belongs to the current MemoryScope if one is open. */
+    Tensor empty(DType dtype, Shape shape);
+
+    void copyFromHost(float[] src, Tensor dst);
+
+    void copyToHost(Tensor src, float[] dst);
+
+    void copyFromHost(double[] src, Tensor dst);
+
+    void copyToHost(Tensor src, double[] dst);
+
+    // ---- data movement (3)
+
+    void fill(Tensor y, double value);
+
+    /**
+     * Copies a rows x cols block: element (r, c) goes from src[srcOffset + r * srcStride + c]
+     * to dst[dstOffset + r * dstStride + c]. Slicing, concatenation and splitting are this op.
+     */
+    void copyBlock(Tensor src, long srcOffset, long srcStride, Tensor dst, long dstOffset, long dstStride, long rows,
+                   long cols);
+
+    /** Converts between dtypes; same element count. */
+    void cast(Tensor src, Tensor dst);
+
+    // ---- elementwise and reductions (6)
+
+    void unary(UnaryOp op, Tensor x, Tensor y, double a, double b);
+
+    /** gx = gy * f'(x), using x and/or y = f(x), whichever the op's derivative needs. */
+    void unaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, double a, double b);
+
+    /** y = a op b with NumPy broadcasting; y must have the broadcast shape. */
+    void binary(BinaryOp op, Tensor a, Tensor b, Tensor y);
+
+    /** out = alpha * x + beta * y. */
+    void axpby(double alpha, Tensor x, double beta, Tensor y, Tensor out);
+
+    /** Viewing x as [outer, n, inner]: y[o, i] = reduce over k of x[o, k, i]. */
+    void reduce(ReduceOp op, Tensor x, long outer, long n, long inner, Tensor y);
+
+    /** Row-wise argmax of x [rows, cols] into y [rows]. */
+    void argmax(Tensor x, Tensor y);
+
+    /** Number of NaN or infinite values. */
+    long countNonFinite(Tensor x);
+
+    // ---- linear algebra and convolution (4)
+
+    /**
+     * C = alpha * op(A) * op(B) + beta * C on row-major matrices: A is [M, K] ([K, M] if
+     * transA), B is [K, N] ([N, K] if transB), C is [M, N].
+     */
+    void gemm(boolean transA, boolean transB, long m, long n, long k, double alpha, Tensor a, Tensor b, double beta,
+              Tensor c);
+
+    void conv2d(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y);
+
+    void conv2dBackwardData(ConvGeometry g, Tensor gy, Tensor w, Tensor gx);
+
+    /** gw and/or gb may be null to skip them. */
+    void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb);
+
+    // ---- spatial (4)
+
+    /** indices (max pooling only, may be null) receive each window's argmax within its plane. */
+    void pool2d(PoolGeometry g, Tensor x, Tensor y, Tensor indices);
+
+    void pool2dBackward(PoolGeometry g, Tensor gy, Tensor indices, Tensor gx);
+
+    /** bilinear=false is nearest; y's spatial size sets the scale. */
+    void upsample(boolean bilinear, boolean alignCorners, Tensor x, Tensor y);
+
+    void upsampleBackward(boolean bilinear, boolean alignCorners, Tensor gy, Tensor gx);
+
+    // ---- normalisation (2)
+
+    /**
+     * Batch norm over [N, C, *]. Training uses batch statistics and updates running ones (if
+     * non-null); eval uses running ones. saveMean / saveInvStd [C] receive what backward needs.
+     */
+    void batchNorm(boolean training, double momentum, double eps, Tensor x, Tensor gamma, Tensor beta,
+                   Tensor runningMean, Tensor runningVar, Tensor y, Tensor saveMean, Tensor saveInvStd);
+
+    /** gx, gGamma, gBeta may be null to skip them. */
+    void batchNormBackward(boolean training, Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
+                           Tensor gx, Tensor gGamma, Tensor gBeta);
+
+    // ---- losses over logits [N, C] (5)
+
+    void logSoftmax(Tensor x, Tensor y);
+
+    void logSoftmaxBackward(Tensor y, Tensor gy, Tensor gx);
+
+    /**
+     * Per-sample cross-entropy (class weights may be null; label smoothing in [0, 1]) into
+     * loss [N]; with gLoss non-null, writes the logit gradient into gLogits instead.
+     */
+    void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor weights, double smoothing, Tensor loss, Tensor gLoss,
+                             Tensor gLogits);
+
+    /** margin = z[label] - max over other classes; backward when gMargin is non-null. */
+    void margin(Tensor logits, Tensor labels, Tensor margin, Tensor gMargin, Tensor gLogits);
+
+    /** Croce and Hein's DLR loss (targets null: untargeted); backward when gLoss is non-null. */
+    void dlr(Tensor logits, Tensor labels, Tensor targets, Tensor loss, Tensor gLoss, Tensor gLogits);
+
+    /** Elementwise BCE with logits (posWeight [C] over the last axis, may be null). */
+    void bceWithLogits(Tensor logits, Tensor targets, Tensor posWeight, Tensor loss, Tensor gLoss, Tensor gLogits);
+
+    // ---- in-place updates (4)
+
+    void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer, double lr, double momentum, double dampening,
+                 double weightDecay, boolean nesterov, boolean firstStep);
+
+    void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2, double eps,
+                  double weightDecay, boolean decoupled, long step);
+
+    /** Counter-based: element i is a function of (seed, offset + i) only, identical on every backend. */
+    void random(RandomKind kind, Tensor y, long seed, long offset, double a, double b);
+
+    /**
+     * The fused attack step on x [N, ...] around x0: step along g (sign for L-inf, normalised
+     * for L2; g null = projection only), project onto the eps-ball, clip to [lo, hi]. Per-sample
+     * alphaRows / epsRows / active [N] override the scalars when non-null.
+     */
+    void attackStep(Norm norm, Tensor x0, Tensor x, Tensor g, double alpha, Tensor alphaRows, double eps,
+                    Tensor epsRows, Tensor active, double lo, double hi);
+
+    /** Waits for queued work (a no-op on synchronous devices). */
+    void synchronize();
+
+    /** Bytes of device memory the allocator holds (in use plus cached). */
+    AllocatorStats allocatorStats();
+}

@@ -1,0 +1,9 @@
+package org.advmia.backend;
+
+public enum PoolKind {
+    MAX, AVG, ADAPTIVE_AVG;
+
+    public int code() {
+        return ordinal();
+    }
+}

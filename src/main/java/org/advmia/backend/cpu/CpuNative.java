@@ -1,0 +1,133 @@
+package org.advmia.backend.cpu;
+
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.CriticalRegion;
+import org.bytedeco.javacpp.annotation.NoException;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * JNI binding of the CPU kernels in src/main/cpp (built by build-native.sh through JavaCPP).
+ * Addresses travel as longs with an element count beside each buffer; every function checks
+ * its arguments natively and returns 0, or -1 with a message in {@link #adv_last_error()}.
+ * Use {@link CpuBackend}, which validates shapes first and turns errors into exceptions.
+ */
+@Platform(include = "advmia_cpu.h")
+@NoException
+public final class CpuNative {
+    static {
+        Loader.load();
+    }
+
+    private CpuNative() {}
+
+    public static native String adv_last_error();
+
+    public static native void adv_set_threads(int n);
+
+    public static native int adv_get_threads();
+
+    public static native long adv_alloc(long bytes);
+
+    public static native void adv_free(long address);
+
+    public static native int adv_init_blas(String libraryPath);
+
+    @CriticalRegion
+    public static native int adv_copy_in_f32(float[] src, long n, int dt, long dst, long dstn);
+
+    @CriticalRegion
+    public static native int adv_copy_in_f64(double[] src, long n, int dt, long dst, long dstn);
+
+    @CriticalRegion
+    public static native int adv_copy_out_f32(int dt, long src, long srcn, float[] dst, long n);
+
+    @CriticalRegion
+    public static native int adv_copy_out_f64(int dt, long src, long srcn, double[] dst, long n);
+
+    public static native int adv_fill(int dt, long y, long yn, long n, double v);
+
+    public static native int adv_copy_block(int dt, long src, long sn, long soff, long sstride, long dst, long dn,
+                                            long doff, long dstride, long rows, long cols);
+
+    public static native int adv_cast(int sdt, long src, long sn, int ddt, long dst, long dn, long n);
+
+    public static native int adv_unary(int dt, int op, long x, long xn, long y, long yn, long n, double a, double b);
+
+    public static native int adv_unary_bwd(int dt, int op, long x, long xn, long y, long yn, long gy, long gyn, long gx,
+                                           long gxn, long n, double a, double b);
+
+    public static native int adv_binary(int dt, int op, long a, long an, long b, long bn, long y, long yn, int ndim,
+                                        long[] shape, long[] as, long[] bs);
+
+    public static native int adv_axpby(int dt, long x, long xn, long y, long yn, long out, long outn, long n, double a,
+                                       double b);
+
+    public static native int adv_reduce(int dt, int op, long x, long xn, long y, long yn, long outer, long n,
+                                        long inner);
+
+    public static native int adv_argmax(int dt, long x, long xn, long y, long yn, long rows, long cols);
+
+    public static native long adv_count_nonfinite(int dt, long x, long xn, long n);
+
+    public static native int adv_gemm(int dt, int ta, int tb, long m, long n, long k, double alpha, long a, long an,
+                                      long lda, long b, long bn, long ldb, double beta, long c, long cn, long ldc);
+
+    public static native int adv_conv2d_fwd(int dt, long[] geom, long x, long xn, long w, long wn, long b, long bn,
+                                            long y, long yn);
+
+    public static native int adv_conv2d_bwd_data(int dt, long[] geom, long gy, long gyn, long w, long wn, long gx,
+                                                 long gxn);
+
+    public static native int adv_conv2d_bwd_filter(int dt, long[] geom, long x, long xn, long gy, long gyn, long gw,
+                                                   long gwn, long gb, long gbn);
+
+    public static native int adv_pool2d_fwd(int dt, long[] geom, long x, long xn, long y, long yn, long idx,
+                                            long idxn);
+
+    public static native int adv_pool2d_bwd(int dt, long[] geom, long gy, long gyn, long idx, long idxn, long gx,
+                                            long gxn);
+
+    public static native int adv_upsample(int dt, int backward, int mode, int alignCorners, long n, long c, long h,
+                                          long w, long oh, long ow, long in, long inn, long out, long outn);
+
+    public static native int adv_batchnorm_fwd(int dt, int training, long n, long c, long hw, long cn,
+                                               double momentum, double eps, long x, long xn, long gamma, long beta,
+                                               long rmean, long rvar, long y, long yn, long smean, long sinv);
+
+    public static native int adv_batchnorm_bwd(int dt, int training, long n, long c, long hw, long cn, long x, long xn,
+                                               long gy, long gyn, long gamma, long smean, long sinv, long gx, long gxn,
+                                               long ggamma, long gbeta);
+
+    public static native int adv_log_softmax(int dt, int backward, long n, long c, long x, long xn, long y, long yn,
+                                             long gy, long gyn, long gx, long gxn);
+
+    public static native int adv_softmax_ce(int dt, int backward, long n, long c, double smoothing, long z, long zn,
+                                            long labels, long ln, long weights, long wn, long loss, long lossn,
+                                            long gloss, long glossn, long gz, long gzn);
+
+    public static native int adv_margin(int dt, int backward, long n, long c, long z, long zn, long labels, long ln,
+                                        long m, long mn, long gm, long gmn, long gz, long gzn);
+
+    public static native int adv_dlr(int dt, int backward, long n, long c, long z, long zn, long labels, long ln,
+                                     long targets, long tn, long out, long outn, long gout, long goutn, long gz,
+                                     long gzn);
+
+    public static native int adv_bce_logits(int dt, int backward, long n, long c, long x, long xn, long t, long tn,
+                                            long pw, long pwn, long loss, long lossn, long gloss, long glossn, long gx,
+                                            long gxn);
+
+    public static native int adv_sgd_step(int dt, long p, long pn, long g, long gn, long buf, long bufn, long n,
+                                          double lr, double momentum, double dampening, double wd, int nesterov,
+                                          int first);
+
+    public static native int adv_adam_step(int dt, long p, long pn, long g, long gn, long m, long mn, long v, long vn,
+                                           long n, double lr, double b1, double b2, double eps, double wd,
+                                           int decoupled, long step);
+
+    public static native int adv_random(int dt, int kind, long y, long yn, long n, long seed, long offset, double a,
+                                        double b);
+
+    public static native int adv_attack_step(int dt, int norm, long n, long d, long x0, long x0n, long x, long xn,
+                                             long g, long gn, double alpha, long alphaRows, long arn, double eps,
+                                             long epsRows, long ern, long active, long actn, double lo, double hi);
+}
