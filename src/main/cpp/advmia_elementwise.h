@@ -358,3 +358,32 @@ inline long adv_count_nonfinite(int dt, long x, long xn, long n) {
   adv::fail("count_nonfinite: dtype code %d is neither float32 (0) nor float64 (1)", dt);
   return -1;
 }
+
+// y[b, c, r] = x[b, r, c]: batched 2-D transpose (NCHW <-> NHWC and friends), blocked for cache.
+template <class T> int transpose_impl(long B, long R, long C, long xa, long ya) {
+  const T* x = adv::ptr<const T>(xa);
+  T* y = adv::ptr<T>(ya);
+  constexpr long kBlock = 32;
+  long tiles_r = (R + kBlock - 1) / kBlock, tiles_c = (C + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (B * R * C > adv::kParallelGrain)
+  for (long t = 0; t < B * tiles_r * tiles_c; t++) {
+    long b = t / (tiles_r * tiles_c), rem = t % (tiles_r * tiles_c);
+    long r0 = (rem / tiles_c) * kBlock, c0 = (rem % tiles_c) * kBlock;
+    const T* xb = x + b * R * C;
+    T* yb = y + b * R * C;
+    for (long r = r0; r < std::min(R, r0 + kBlock); r++)
+      for (long c = c0; c < std::min(C, c0 + kBlock); c++) yb[c * R + r] = xb[r * C + c];
+  }
+  return 0;
+}
+
+inline int adv_transpose(int dt, long B, long R, long C, long x, long xn, long y, long yn) {
+  int rc = 0;
+  ADV_CHECK_NONNEG("transpose", "batch", B);
+  ADV_CHECK_NONNEG("transpose", "rows", R);
+  ADV_CHECK_NONNEG("transpose", "cols", C);
+  ADV_CHECK_BUF("transpose", "input", x, xn, B * R * C);
+  ADV_CHECK_BUF("transpose", "output", y, yn, B * R * C);
+  if (rc) return rc;
+  ADV_DISPATCH("transpose", dt, transpose_impl, B, R, C, x, y);
+}

@@ -341,3 +341,34 @@ inline int adv_batchnorm_bwd(int dt, int training, long N, long C, long HW, long
   if (cn < C) return adv::fail("batchnorm_bwd: per-channel buffers hold %ld values, need C=%ld", cn, C);
   ADV_DISPATCH(name, dt, adv::bn_bwd_impl, training != 0, N, C, HW, x, gy, gamma, smean, sinv, gx, ggamma, gbeta);
 }
+
+// out[p, o] = src[p, idx[p, o]] over P planes: the backward of max-unpooling (and forward of
+// gathering pooled positions). Indices are validated against the plane size.
+template <class T> int gather_planes_impl(long P, long S, long O, long srca, long idxa, long outa) {
+  const T* src = adv::ptr<const T>(srca);
+  const T* idx = adv::ptr<const T>(idxa);
+  T* out = adv::ptr<T>(outa);
+  int bad = 0;
+#pragma omp parallel for schedule(static) reduction(| : bad) if (P * O > adv::kParallelGrain)
+  for (long p = 0; p < P; p++)
+    for (long o = 0; o < O; o++) {
+      double v = idx[p * O + o];
+      if (!(v >= 0) || v >= (double)S) { bad = 1; out[p * O + o] = 0; continue; }
+      out[p * O + o] = src[p * S + (long)v];
+    }
+  return bad ? adv::fail("gather_planes: an index is outside a plane of %ld elements", S) : 0;
+}
+
+inline int adv_gather_planes(int dt, long P, long S, long O, long src, long srcn, long idx, long idxn, long out,
+                             long outn) {
+  int rc = 0;
+  const char* name = "gather_planes";
+  ADV_CHECK_NONNEG(name, "planes", P);
+  ADV_CHECK_POS(name, "plane size", S);
+  ADV_CHECK_NONNEG(name, "outputs per plane", O);
+  ADV_CHECK_BUF(name, "source", src, srcn, P * S);
+  ADV_CHECK_BUF(name, "indices", idx, idxn, P * O);
+  ADV_CHECK_BUF(name, "output", out, outn, P * O);
+  if (rc) return rc;
+  ADV_DISPATCH(name, dt, gather_planes_impl, P, S, O, src, idx, out);
+}

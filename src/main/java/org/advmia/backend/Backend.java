@@ -31,7 +31,7 @@ public interface Backend {
 
     void copyToHost(Tensor src, double[] dst);
 
-    // ---- data movement (3)
+    // ---- data movement (4)
 
     void fill(Tensor y, double value);
 
@@ -41,6 +41,9 @@ public interface Backend {
      */
     void copyBlock(Tensor src, long srcOffset, long srcStride, Tensor dst, long dstOffset, long dstStride, long rows,
                    long cols);
+
+    /** Batched 2-D transpose: viewing x as [batch, rows, cols], y[b, c, r] = x[b, r, c]. */
+    void transpose(Tensor x, long batch, long rows, long cols, Tensor y);
 
     /** Converts between dtypes; same element count. */
     void cast(Tensor src, Tensor dst);
@@ -83,12 +86,18 @@ public interface Backend {
     /** gw and/or gb may be null to skip them. */
     void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb);
 
-    // ---- spatial (4)
+    // ---- spatial (5)
 
     /** indices (max pooling only, may be null) receive each window's argmax within its plane. */
     void pool2d(PoolGeometry g, Tensor x, Tensor y, Tensor indices);
 
     void pool2dBackward(PoolGeometry g, Tensor gy, Tensor indices, Tensor gx);
+
+    /**
+     * Per plane p (all leading axes of src and indices but the last two): out[p, o] =
+     * src[p, indices[p, o]], with indices into the flattened H x W plane (max-unpool backward).
+     */
+    void gatherPlanes(Tensor src, Tensor indices, Tensor out);
 
     /** bilinear=false is nearest; y's spatial size sets the scale. */
     void upsample(boolean bilinear, boolean alignCorners, Tensor x, Tensor y);

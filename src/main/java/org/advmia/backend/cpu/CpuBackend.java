@@ -159,6 +159,15 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void transpose(Tensor x, long batch, long rows, long cols, Tensor y) {
+        requireSameDtype("transpose", x, y);
+        requireNumel("transpose", "input", x, batch * rows * cols);
+        requireNumel("transpose", "output", y, batch * rows * cols);
+        check(CpuNative.adv_transpose(x.dtype().code, batch, rows, cols, x.address(), x.numel(), y.address(),
+                y.numel()));
+    }
+
+    @Override
     public void cast(Tensor src, Tensor dst) {
         requireNumel("cast", "destination", dst, src.numel());
         check(CpuNative.adv_cast(src.dtype().code, src.address(), src.numel(), dst.dtype().code, dst.address(),
@@ -296,6 +305,24 @@ public final class CpuBackend implements Backend {
         requireSameDtype("pool2d backward", gy, gx);
         check(CpuNative.adv_pool2d_bwd(gy.dtype().code, g.toArray(), gy.address(), gy.numel(), addr(indices),
                 len(indices), gx.address(), gx.numel()));
+    }
+
+    @Override
+    public void gatherPlanes(Tensor src, Tensor indices, Tensor out) {
+        if (src.rank() < 2 || indices.rank() != src.rank()) {
+            throw new IllegalArgumentException("gatherPlanes: source " + src.shape() + " and indices " + indices.shape()
+                    + " must be [..., H, W] of equal rank");
+        }
+        requireShape("gatherPlanes", "output", out, indices.shape().toArray());
+        requireSameDtype("gatherPlanes", src, out);
+        long planes = src.shape().prod(0, src.rank() - 2);
+        if (indices.shape().prod(0, indices.rank() - 2) != planes) {
+            throw new IllegalArgumentException("gatherPlanes: source " + src.shape() + " and indices " + indices.shape()
+                    + " have different leading axes");
+        }
+        long s = src.dim(-1) * src.dim(-2), o = indices.dim(-1) * indices.dim(-2);
+        check(CpuNative.adv_gather_planes(src.dtype().code, planes, s, o, src.address(), src.numel(),
+                indices.address(), indices.numel(), out.address(), out.numel()));
     }
 
     @Override

@@ -62,6 +62,8 @@ public final class CpuNative {
     public static native int adv_axpby(int dt, long x, long xn, long y, long yn, long out, long outn, long n, double a,
                                        double b);
 
+    public static native int adv_transpose(int dt, long b, long r, long c, long x, long xn, long y, long yn);
+
     public static native int adv_reduce(int dt, int op, long x, long xn, long y, long yn, long outer, long n,
                                         long inner);
 
@@ -86,6 +88,9 @@ public final class CpuNative {
 
     public static native int adv_pool2d_bwd(int dt, long[] geom, long gy, long gyn, long idx, long idxn, long gx,
                                             long gxn);
+
+    public static native int adv_gather_planes(int dt, long p, long s, long o, long src, long srcn, long idx,
+                                               long idxn, long out, long outn);
 
     public static native int adv_upsample(int dt, int backward, int mode, int alignCorners, long n, long c, long h,
                                           long w, long oh, long ow, long in, long inn, long out, long outn);
