@@ -13,7 +13,7 @@ import org.advmia.tensor.Tensor;
  */
 public final class Variable {
     private Tensor value;
-    private final boolean requiresGrad;
+    private boolean requiresGrad;
     final Node creator;
     private Tensor grad;
     private boolean gradValid;
@@ -50,6 +50,12 @@ public final class Variable {
 
     public boolean requiresGrad() {
         return requiresGrad;
+    }
+
+    /** Turns gradient tracking on or off for a leaf (e.g. freezing weights during an attack). */
+    public void setRequiresGrad(boolean on) {
+        if (creator != null) throw new IllegalStateException("only leaves can change requiresGrad");
+        requiresGrad = on;
     }
 
     public boolean isLeaf() {
