@@ -69,6 +69,20 @@ public abstract class Module implements AutoCloseable {
         return java.util.Collections.unmodifiableMap(children);
     }
 
+    /** This module and every descendant, by dotted name ("" for this one), depth-first. */
+    public LinkedHashMap<String, Module> namedModules() {
+        LinkedHashMap<String, Module> out = new LinkedHashMap<>();
+        walk("", out);
+        return out;
+    }
+
+    private void walk(String name, Map<String, Module> out) {
+        out.put(name, this);
+        for (Map.Entry<String, Module> e : children.entrySet()) {
+            e.getValue().walk(name.isEmpty() ? e.getKey() : name + "." + e.getKey(), out);
+        }
+    }
+
     /** Every parameter, with dotted PyTorch names, in state-dict order. */
     public LinkedHashMap<String, Variable> namedParameters() {
         LinkedHashMap<String, Variable> out = new LinkedHashMap<>();

@@ -1,0 +1,46 @@
+package org.advmia.nn.models;
+
+import org.advmia.autograd.Variable;
+import org.advmia.nn.Activation;
+import org.advmia.nn.Conv2d;
+import org.advmia.nn.Dropout;
+import org.advmia.nn.Init;
+import org.advmia.nn.Linear;
+import org.advmia.nn.Model;
+import org.advmia.nn.Pool2d;
+import org.advmia.nn.Sequential;
+
+/**
+ * The standard small robustness CNN (TRADES / MART MNIST network): 3x3 convolutions without
+ * padding, conv(32) ReLU conv(32) ReLU maxpool2 conv(64) ReLU conv(64) ReLU maxpool2, then
+ * fc(200) ReLU dropout(0.5) fc(200) ReLU fc(classes). Names: features.{0,2,5,7},
+ * classifier.{0,3,5}; the flattened size follows from the input size.
+ */
+public final class SmallCnn extends Model {
+    private final Sequential features, classifier;
+
+    public SmallCnn(int inChannels, int classes, int height, int width, Init init) {
+        super("smallcnn", inChannels, classes, Task.CLASSIFICATION);
+        features = register("features", new Sequential(
+                new Conv2d(inChannels, 32, 3, 0, init), Activation.relu(),
+                new Conv2d(32, 32, 3, 0, init), Activation.relu(),
+                Pool2d.max(2),
+                new Conv2d(32, 64, 3, 0, init), Activation.relu(),
+                new Conv2d(64, 64, 3, 0, init), Activation.relu(),
+                Pool2d.max(2)));
+        long fh = ((height - 4) / 2 - 4) / 2, fw = ((width - 4) / 2 - 4) / 2;
+        if (fh <= 0 || fw <= 0) {
+            throw new IllegalArgumentException("smallcnn: input " + height + "x" + width + " is too small (needs >= 12x12)");
+        }
+        classifier = register("classifier", new Sequential(
+                new Linear(Math.toIntExact(64 * fh * fw), 200, init), Activation.relu(),
+                new Dropout(0.5, init),
+                new Linear(200, 200, init), Activation.relu(),
+                new Linear(200, classes, init)));
+    }
+
+    @Override
+    public Variable forward(Variable x) {
+        return classifier.forward(features.forward(x));
+    }
+}

@@ -1,0 +1,76 @@
+package org.advmia.optim;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.advmia.autograd.Variable;
+import org.advmia.backend.Backends;
+import org.advmia.tensor.Tensor;
+
+/** torch.optim.SGD: momentum, dampening, Nesterov and (coupled) weight decay. */
+public final class Sgd extends Optimizer {
+    private final double momentum, dampening, weightDecay;
+    private final boolean nesterov;
+    private final Map<String, Tensor> buffers = new HashMap<>();
+
+    public Sgd(Map<String, Variable> params, double lr, double momentum, double dampening, double weightDecay,
+               boolean nesterov) {
+        super(params, lr);
+        if (momentum < 0 || weightDecay < 0) {
+            throw new IllegalArgumentException("SGD: momentum and weight decay must be >= 0");
+        }
+        if (nesterov && (momentum <= 0 || dampening != 0)) {
+            throw new IllegalArgumentException("SGD: Nesterov momentum needs momentum > 0 and dampening = 0");
+        }
+        this.momentum = momentum;
+        this.dampening = dampening;
+        this.weightDecay = weightDecay;
+        this.nesterov = nesterov;
+    }
+
+    public Sgd(Map<String, Variable> params, double lr, double momentum, double weightDecay) {
+        this(params, lr, momentum, 0, weightDecay, false);
+    }
+
+    @Override
+    protected void update(String name, Tensor param, Tensor grad) {
+        Tensor buf = null;
+        boolean first = false;
+        if (momentum != 0) {
+            buf = buffers.get(name);
+            if (buf == null) {
+                buf = zerosLike(param);
+                buffers.put(name, buf);
+                first = true;
+            }
+        }
+        Backends.of(param).sgdStep(param, grad, buf, lr, momentum, dampening, weightDecay, nesterov, first);
+    }
+
+    @Override
+    public Map<String, Tensor> state() {
+        LinkedHashMap<String, Tensor> s = new LinkedHashMap<>();
+        for (String p : params.keySet()) {
+            Tensor b = buffers.get(p);
+            if (b != null) s.put("momentum_buffer." + p, b);
+        }
+        return s;
+    }
+
+    @Override
+    protected Map<String, Tensor> stateBuffers(Iterable<String> names) {
+        Map<String, Tensor> out = new HashMap<>();
+        for (String n : names) {
+            String p = paramName(n, "momentum_buffer.");
+            if (p == null) continue;
+            out.put(n, buffers.computeIfAbsent(p, k -> zerosLike(params.get(k).value())));
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        for (Tensor t : buffers.values()) t.close();
+        buffers.clear();
+    }
+}
