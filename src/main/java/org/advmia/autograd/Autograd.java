@@ -121,10 +121,7 @@ public final class Autograd {
     }
 
     private static Tensor copy(Tensor t) {
-        Backend b = Backends.of(t);
-        Tensor c = b.empty(t.dtype(), t.shape());
-        b.copyBlock(t, 0, t.numel(), c, 0, t.numel(), 1, t.numel());
-        return c;
+        return Backends.of(t).duplicate(t);
     }
 
     /** Nodes in an order where every node comes after the nodes that produced its inputs. */

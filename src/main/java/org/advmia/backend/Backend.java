@@ -45,6 +45,13 @@ public interface Backend {
     /** Batched 2-D transpose: viewing x as [batch, rows, cols], y[b, c, r] = x[b, r, c]. */
     void transpose(Tensor x, long batch, long rows, long cols, Tensor y);
 
+    /** A new tensor (in the current scope) holding a copy of t. */
+    default Tensor duplicate(Tensor t) {
+        Tensor c = empty(t.dtype(), t.shape());
+        copyBlock(t, 0, t.numel(), c, 0, t.numel(), 1, t.numel());
+        return c;
+    }
+
     /** Converts between dtypes; same element count. */
     void cast(Tensor src, Tensor dst);
 
