@@ -86,16 +86,20 @@ public final class Losses {
 
     /** Elementwise BCE with logits, mean over all elements (multi-label); posWeight [C] may be null. */
     public static Variable bceWithLogits(Variable logits, Tensor targets, Tensor posWeight) {
+        return Ops.mean(bceWithLogitsElementwise(logits, targets, posWeight));
+    }
+
+    /** Elementwise BCE with logits (same shape as the logits); posWeight [C] may be null. */
+    public static Variable bceWithLogitsElementwise(Variable logits, Tensor targets, Tensor posWeight) {
         Tensor z = logits.value();
         Backend be = backendOf(z);
         Tensor loss = like(z);
         be.bceWithLogits(z, targets, posWeight, loss, null, null);
-        Variable elementwise = Autograd.record("bce_with_logits", loss, (g, needs) -> {
+        return Autograd.record("bce_with_logits", loss, (g, needs) -> {
             Tensor gz = like(z);
             be.bceWithLogits(z, targets, posWeight, null, g, gz);
             return new Tensor[] {gz};
         }, logits);
-        return Ops.mean(elementwise);
     }
 
     /**

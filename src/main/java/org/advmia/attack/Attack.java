@@ -1,0 +1,212 @@
+package org.advmia.attack;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.advmia.autograd.Variable;
+import org.advmia.backend.Backend;
+import org.advmia.backend.Backends;
+import org.advmia.backend.BinaryOp;
+import org.advmia.backend.Generator;
+import org.advmia.backend.Norm;
+import org.advmia.backend.ReduceOp;
+import org.advmia.backend.UnaryOp;
+import org.advmia.nn.Model;
+import org.advmia.tensor.DType;
+import org.advmia.tensor.MemoryScope;
+import org.advmia.tensor.Shape;
+import org.advmia.tensor.Tensor;
+
+/**
+ * The base of every attack. It owns what torchattacks' base owns: the model (put in eval mode
+ * with frozen weights for the attack and restored afterwards), the threat model, the loss and
+ * targeting, random restarts, the seed, timing and bookkeeping. A subclass implements only
+ * {@link #perturb}: the algorithm that turns clean inputs into adversarial ones.
+ *
+ * <p>Each subclass is one published algorithm; its javadoc names the paper and its defaults.
+ */
+public abstract class Attack {
+    protected final Model model;
+    protected final ThreatModel threat;
+    protected final AttackOptions options;
+    protected final Backend backend;
+    private long gradientEvaluations;
+    private long queries;
+
+    protected Attack(Model model, ThreatModel threat, AttackOptions options) {
+        this.model = model;
+        this.threat = threat;
+        this.options = options;
+        this.backend = Backends.defaultBackend();
+    }
+
+    /** The lower-case command-line name. */
+    public abstract String name();
+
+    /**
+     * Writes adversarial examples for x0 into xAdv (which holds a copy of x0 on entry). labels
+     * are the true labels; targets the target classes for targeted attacks (else null).
+     */
+    protected abstract void perturb(Tensor x0, Tensor labels, Tensor targets, Tensor xAdv, Generator gen);
+
+    /**
+     * Runs the attack: restarts keep, per sample, the first adversarial example that succeeds.
+     * Returns the adversarial batch (owned by the caller) with counters and timing.
+     */
+    public final AttackResult run(Tensor x0, Tensor labels, Tensor targets) {
+        if (options.targeted() && targets == null) {
+            throw new IllegalArgumentException(name() + ": targeted attack needs target classes");
+        }
+        boolean wasTraining = model.isTraining();
+        Map<Variable, Boolean> grads = new HashMap<>();
+        for (Variable p : model.parameters()) grads.put(p, p.requiresGrad());
+        model.eval();
+        model.setRequiresGrad(false);
+        gradientEvaluations = 0;
+        queries = 0;
+        long start = System.nanoTime();
+        Tensor best = backend.duplicate(x0).keep();
+        try {
+            Generator gen = new Generator(options.seed());
+            int n = (int) x0.dim(0);
+            boolean[] done = new boolean[n];
+            for (int restart = 0; restart < Math.max(1, options.restarts()); restart++) {
+                try (MemoryScope scope = MemoryScope.open()) {
+                    Tensor xAdv = backend.duplicate(x0);
+                    perturb(x0, labels, targets, xAdv, gen);
+                    boolean[] success = succeeded(xAdv, labels, targets);
+                    long row = x0.numel() / Math.max(1, n);
+                    boolean allDone = true;
+                    for (int i = 0; i < n; i++) {
+                        // Take this restart's example if it succeeds, or if no restart has yet.
+                        if (!done[i] && (success[i] || restart == 0)) {
+                            backend.copyBlock(xAdv, i * row, row, best, i * row, row, 1, row);
+                        }
+                        done[i] |= success[i];
+                        allDone &= done[i];
+                    }
+                    if (allDone) break;
+                }
+            }
+        } catch (RuntimeException e) {
+            best.close();
+            throw e;
+        } finally {
+            model.setRequiresGrad(false);
+            for (Map.Entry<Variable, Boolean> e : grads.entrySet()) e.getKey().setRequiresGrad(e.getValue());
+            if (wasTraining) model.train();
+        }
+        backend.synchronize();
+        double seconds = (System.nanoTime() - start) / 1e9;
+        return new AttackResult(best, gradientEvaluations, queries, seconds);
+    }
+
+    /** Per-sample success of a classification attack (untargeted: misclassified; targeted: hits target). */
+    protected boolean[] succeeded(Tensor xAdv, Tensor labels, Tensor targets) {
+        float[] pred = predictions(xAdv);
+        float[] want = Backends.toFloatArray(options.targeted() ? targets : labels);
+        boolean[] s = new boolean[pred.length];
+        for (int i = 0; i < s.length; i++) s[i] = options.targeted() ? pred[i] == want[i] : pred[i] != want[i];
+        return s;
+    }
+
+    /** Argmax class of each sample (one forward pass, no graph). */
+    protected float[] predictions(Tensor x) {
+        try (MemoryScope s = MemoryScope.open(); AutoCloseable ng = org.advmia.autograd.Autograd.noGrad()) {
+            queries += x.dim(0);
+            Tensor logits = model.logits(Variable.constant(x)).value();
+            Tensor am = backend.empty(logits.dtype(), Shape.of(logits.dim(0)));
+            backend.argmax(logits, am);
+            return Backends.toFloatArray(am);
+        } catch (Exception e) {
+            throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
+        }
+    }
+
+    /** The objective [N] at a point and the logits it came from (both in the caller's scope). */
+    protected record Evaluation(Tensor objective, Tensor logits) {}
+
+    /**
+     * The per-sample objective at x and its input gradient: returns the objective [N] and the
+     * logits, and writes d(sum of objective)/dx into grad. Targeted CE, BCE and Dice are negated
+     * so that every attack ascends.
+     */
+    protected Evaluation lossAndGradient(Tensor x, Tensor labels, Tensor targets, Tensor grad) {
+        gradientEvaluations += x.dim(0);
+        queries += x.dim(0);
+        Variable input = Variable.leaf(x, true);
+        Variable logits = model.logits(input);
+        boolean targeted = options.targeted();
+        AttackLoss loss = options.loss();
+        Tensor lab = targeted && loss != AttackLoss.DLR ? targets : labels;
+        Variable obj = loss.perSample(logits, lab, targeted && loss == AttackLoss.DLR ? targets : null, options.kappa(),
+                targeted);
+        if (targeted && (loss == AttackLoss.CE || loss == AttackLoss.BCE || loss == AttackLoss.DICE)) {
+            obj = org.advmia.autograd.Ops.neg(obj);
+        }
+        Tensor seed = backend.empty(obj.dtype(), obj.shape());
+        backend.fill(seed, 1);
+        obj.backward(seed);
+        backend.copyBlock(input.grad(), 0, grad.numel(), grad, 0, grad.numel(), 1, grad.numel());
+        input.releaseGrad();
+        return new Evaluation(obj.value(), logits.value());
+    }
+
+    /**
+     * Sets active[i] = 0 for samples that are already adversarial according to logits
+     * (classification), on the device, so early stopping costs no host round trip.
+     */
+    protected void updateActive(Tensor logits, Tensor labels, Tensor targets, Tensor active) {
+        Tensor pred = backend.empty(logits.dtype(), Shape.of(logits.dim(0)));
+        backend.argmax(logits, pred);
+        Tensor still = backend.empty(logits.dtype(), pred.shape());
+        if (options.targeted()) {
+            backend.binary(BinaryOp.EQ, pred, targets, still);
+            backend.unary(UnaryOp.AFFINE, still, still, -1, 1);
+        } else {
+            backend.binary(BinaryOp.EQ, pred, labels, still);
+        }
+        backend.binary(BinaryOp.MIN, active, still, active);
+    }
+
+    /** Counts model queries made outside lossAndGradient (score-based attacks). */
+    protected void countQueries(long n) {
+        queries += n;
+    }
+
+    /** Starts x inside the threat ball: uniform in the L-inf ball, or uniform radius along a Gaussian direction in L2. */
+    protected void randomStart(Tensor x0, Tensor x, Generator gen) {
+        Tensor noise = backend.empty(x.dtype(), x.shape());
+        long n = x.dim(0), d = x.numel() / Math.max(1, n);
+        if (threat.norm() == Norm.LINF) {
+            gen.uniform(noise, -threat.eps(), threat.eps());
+        } else {
+            gen.normal(noise, 0, 1);
+            Tensor rows = noise.reshape(n, d);
+            Tensor norms = backend.empty(x.dtype(), Shape.of(n, 1));
+            backend.reduce(ReduceOp.SUM_SQUARES, rows, n, d, 1, norms);
+            backend.unary(UnaryOp.SQRT, norms, norms, 0, 0);
+            Tensor radius = backend.empty(x.dtype(), Shape.of(n, 1));
+            gen.uniform(radius, 0, 1);
+            backend.unary(UnaryOp.AFFINE, radius, radius, threat.eps(), 0);
+            backend.binary(BinaryOp.DIV, rows, norms, rows);
+            backend.binary(BinaryOp.MUL, rows, radius, rows);
+        }
+        backend.binary(BinaryOp.ADD, x0, noise, x);
+        project(x0, x);
+    }
+
+    /** Projects x onto the threat ball around x0 intersected with the box. */
+    protected void project(Tensor x0, Tensor x) {
+        backend.attackStep(threat.norm(), x0, x, null, 0, null, threat.eps(), null, null, threat.lo(), threat.hi());
+    }
+
+    protected Tensor newLike(Tensor t) {
+        return backend.empty(t.dtype(), t.shape());
+    }
+
+    protected static Tensor zerosOf(Backend b, DType dtype, long... shape) {
+        Tensor t = b.empty(dtype, Shape.of(shape));
+        b.fill(t, 0);
+        return t;
+    }
+}
