@@ -131,12 +131,16 @@ public abstract class Attack {
      * so that every attack ascends.
      */
     protected Evaluation lossAndGradient(Tensor x, Tensor labels, Tensor targets, Tensor grad) {
+        return lossAndGradient(x, labels, targets, grad, options.loss(), options.targeted());
+    }
+
+    /** As above with an explicit loss and targeting (e.g. APGD-T's targeted DLR inside an untargeted run). */
+    protected Evaluation lossAndGradient(Tensor x, Tensor labels, Tensor targets, Tensor grad, AttackLoss loss,
+                                         boolean targeted) {
         gradientEvaluations += x.dim(0);
         queries += x.dim(0);
         Variable input = Variable.leaf(x, true);
         Variable logits = model.logits(input);
-        boolean targeted = options.targeted();
-        AttackLoss loss = options.loss();
         Tensor lab = targeted && loss != AttackLoss.DLR ? targets : labels;
         Variable obj = loss.perSample(logits, lab, targeted && loss == AttackLoss.DLR ? targets : null, options.kappa(),
                 targeted);
@@ -198,6 +202,18 @@ public abstract class Attack {
     /** Projects x onto the threat ball around x0 intersected with the box. */
     protected void project(Tensor x0, Tensor x) {
         backend.attackStep(threat.norm(), x0, x, null, 0, null, threat.eps(), null, null, threat.lo(), threat.hi());
+    }
+
+    /** dst[i] = src[i] for rows whose mask[i] is 1 (mask [N] of 0/1), on the device. */
+    protected void blendRows(Tensor mask, Tensor src, Tensor dst) {
+        long n = dst.dim(0), d = dst.numel() / Math.max(1, n);
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor diff = backend.empty(dst.dtype(), Shape.of(n, d));
+            backend.binary(BinaryOp.SUB, src.reshape(n, d), dst.reshape(n, d), diff);
+            backend.binary(BinaryOp.MUL, diff, mask.reshape(n, 1), diff);
+            Tensor rows = dst.reshape(n, d);
+            backend.binary(BinaryOp.ADD, rows, diff, rows);
+        }
     }
 
     protected Tensor newLike(Tensor t) {

@@ -52,6 +52,14 @@ public final class Attacks {
                 return "cw";
             }
         });
+        FACTORIES.put("apgd-ce", (m, eps, o) -> apgd(m, eps, o, AttackLoss.CE, 0, "apgd-ce"));
+        FACTORIES.put("apgd-dlr", (m, eps, o) -> apgd(m, eps, o, AttackLoss.DLR, 0, "apgd-dlr"));
+        FACTORIES.put("apgd-t", (m, eps, o) -> apgd(m, eps, o, AttackLoss.DLR, 9, "apgd-t"));
+    }
+
+    private static Attack apgd(Model m, double eps, Overrides o, AttackLoss loss, int targets, String name) {
+        AttackOptions opt = apply(base(100, 0, true).withLoss(loss), o);
+        return new AutoProjectedGradientDescent(m, ThreatModel.linf(eps), opt, targets, name);
     }
 
     /** The survey's PGD step sizes: 0.5, 0.5, 1 and 2 /255 at eps 1, 2, 4 and 8 /255; eps/4 elsewhere. */

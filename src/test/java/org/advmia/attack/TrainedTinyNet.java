@@ -15,12 +15,13 @@ import org.advmia.tensor.MemoryScope;
 import org.advmia.tensor.Tensor;
 
 /**
- * A small undefended CNN trained in about a second on a procedural 3-class task (horizontal
- * stripes, vertical stripes, a centred blob, each with noise and random contrast), so attack
- * tests run against a real, accurate, non-robust model.
+ * A small undefended CNN trained in about a second on a procedural 4-class task (horizontal,
+ * vertical and diagonal stripes, a centred blob, each with noise and random contrast), so attack
+ * tests run against a real, accurate, non-robust model. (Four classes with a diagonal-stripe
+ * class, so DLR and targeted DLR, which need 3 and 4 classes, apply.)
  */
 final class TrainedTinyNet extends Model {
-    static final int SIZE = 12, CLASSES = 3;
+    static final int SIZE = 12, CLASSES = 4;
     private final Conv2d conv;
     private final Linear fc;
 
@@ -48,6 +49,7 @@ final class TrainedTinyNet extends Model {
                     double v = switch (c) {
                         case 0 -> ((h + phase) % 4 < 2) ? 1 : 0;
                         case 1 -> ((w + phase) % 4 < 2) ? 1 : 0;
+                        case 2 -> ((h + w + phase) % 4 < 2) ? 1 : 0;
                         default -> Math.exp(-((h - 5.5) * (h - 5.5) + (w - 5.5) * (w - 5.5)) / 8);
                     };
                     double p = 0.5 + contrast * (v - 0.5) + 0.1 * r.nextGaussian();
