@@ -20,7 +20,7 @@ public abstract class Optimizer implements AutoCloseable {
     protected long step;
 
     protected Optimizer(Map<String, Variable> params, double lr) {
-        if (!(lr >= 0)) throw new IllegalArgumentException("learning rate must be >= 0, got " + lr);
+        checkLr(lr);
         this.params = new LinkedHashMap<>(params);
         this.lr = lr;
     }
@@ -30,8 +30,14 @@ public abstract class Optimizer implements AutoCloseable {
     }
 
     public void setLr(double lr) {
-        if (!(lr >= 0)) throw new IllegalArgumentException("learning rate must be >= 0, got " + lr);
+        checkLr(lr);
         this.lr = lr;
+    }
+
+    private static void checkLr(double lr) {
+        if (!(lr >= 0) || Double.isInfinite(lr)) {
+            throw new IllegalArgumentException("learning rate lr must be finite and >= 0, got " + lr);
+        }
     }
 
     public long stepCount() {
@@ -56,24 +62,28 @@ public abstract class Optimizer implements AutoCloseable {
     /** Named state tensors (e.g. "momentum_buffer.layer1.0.conv1.weight"); owned by the optimizer. */
     public abstract Map<String, Tensor> state();
 
-    /** Restores state exported by {@link #state()} and the step count. */
+    /**
+     * Restores state exported by {@link #state()} and the step count. Every entry is checked
+     * (known name, matching shape) before any value is copied, so a mismatched state changes no
+     * values; buffers for the named parameters may have been allocated by then.
+     */
     public void loadState(Map<String, Tensor> state, long stepCount) {
+        if (stepCount < 0) throw new IllegalArgumentException("optimizer stepCount must be >= 0, got " + stepCount);
         Map<String, Tensor> mine = stateBuffers(state.keySet());
-        List<String> unknown = new ArrayList<>();
+        List<String> unknown = new ArrayList<>(), bad = new ArrayList<>();
         for (Map.Entry<String, Tensor> e : state.entrySet()) {
             Tensor dst = mine.get(e.getKey());
-            if (dst == null) {
-                unknown.add(e.getKey());
-                continue;
+            if (dst == null) unknown.add(e.getKey());
+            else if (!dst.shape().equals(e.getValue().shape())) {
+                bad.add("optimizer state " + e.getKey() + " has shape " + e.getValue().shape() + ", expected " + dst.shape());
             }
-            if (!dst.shape().equals(e.getValue().shape())) {
-                throw new IllegalArgumentException("optimizer state " + e.getKey() + " has shape " + e.getValue().shape()
-                        + ", expected " + dst.shape());
-            }
-            Backend b = Backends.of(dst);
-            b.cast(e.getValue(), dst);
         }
-        if (!unknown.isEmpty()) throw new IllegalArgumentException("unknown optimizer state entries: " + unknown);
+        if (!unknown.isEmpty()) bad.add(0, "unknown optimizer state entries for " + getClass().getSimpleName() + ": " + unknown);
+        if (!bad.isEmpty()) throw new IllegalArgumentException(String.join("\n  ", bad));
+        for (Map.Entry<String, Tensor> e : state.entrySet()) {
+            Tensor dst = mine.get(e.getKey());
+            Backends.of(dst).cast(e.getValue(), dst);
+        }
         this.step = stepCount;
     }
 

@@ -16,11 +16,16 @@ public final class Sgd extends Optimizer {
     public Sgd(Map<String, Variable> params, double lr, double momentum, double dampening, double weightDecay,
                boolean nesterov) {
         super(params, lr);
-        if (momentum < 0 || weightDecay < 0) {
-            throw new IllegalArgumentException("SGD: momentum and weight decay must be >= 0");
+        if (!(momentum >= 0) || Double.isInfinite(momentum)) {
+            throw new IllegalArgumentException("SGD: momentum must be finite and >= 0, got " + momentum);
+        }
+        if (!Double.isFinite(dampening)) throw new IllegalArgumentException("SGD: dampening must be finite, got " + dampening);
+        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
+            throw new IllegalArgumentException("SGD: weight_decay must be finite and >= 0, got " + weightDecay);
         }
         if (nesterov && (momentum <= 0 || dampening != 0)) {
-            throw new IllegalArgumentException("SGD: Nesterov momentum needs momentum > 0 and dampening = 0");
+            throw new IllegalArgumentException("SGD: nesterov needs momentum > 0 and dampening = 0, got momentum "
+                    + momentum + ", dampening " + dampening);
         }
         this.momentum = momentum;
         this.dampening = dampening;

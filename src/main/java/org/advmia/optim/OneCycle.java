@@ -1,0 +1,125 @@
+package org.advmia.optim;
+
+/**
+ * torch.optim.lr_scheduler.OneCycleLR (the 1cycle policy): the rate warms up from
+ * max_lr / div_factor to max_lr over the first pct_start of total_steps, then anneals to
+ * max_lr / (div_factor * final_div_factor) by cosine or linear interpolation. With three_phase the
+ * rate first returns symmetrically to max_lr / div_factor and only the last phase anneals to the
+ * minimum. Phase boundaries, the interpolation formulas and their operation order follow PyTorch,
+ * so the rates agree to rounding; like PyTorch, step indices up to total_steps are accepted and
+ * later ones rejected.
+ *
+ * <p>Momentum cycling is not implemented: PyTorch's default cycle_momentum=True also moves SGD's
+ * momentum (Adam's beta1) between 0.95 and 0.85 inversely to the rate, whereas here the
+ * optimizer's momentum stays fixed, which equals PyTorch with cycle_momentum=False.
+ */
+public final class OneCycle implements LrSchedule {
+    /** How a phase moves between its start and end rates. */
+    public enum Anneal { COS, LINEAR }
+
+    private final double maxLr, pctStart, divFactor, finalDivFactor;
+    private final long totalSteps;
+    private final Anneal anneal;
+    private final boolean threePhase;
+    /** Per phase: last step index (PyTorch's end_step, a float), start rate, end rate. */
+    private final double[] phaseEnd, phaseStartLr, phaseEndLr;
+
+    public OneCycle(double maxLr, long totalSteps, double pctStart, Anneal anneal, double divFactor,
+                    double finalDivFactor, boolean threePhase) {
+        ScheduleChecks.rate("OneCycle", "max_lr", maxLr);
+        if (totalSteps <= 0) throw new IllegalArgumentException("OneCycle: total_steps must be > 0, got " + totalSteps);
+        if (!(pctStart >= 0 && pctStart <= 1)) {
+            throw new IllegalArgumentException("OneCycle: pct_start must be in [0, 1], got " + pctStart);
+        }
+        if (anneal == null) throw new IllegalArgumentException("OneCycle: anneal strategy must be COS or LINEAR, got null");
+        if (!(divFactor > 0) || Double.isInfinite(divFactor)) {
+            throw new IllegalArgumentException("OneCycle: div_factor must be finite and > 0, got " + divFactor);
+        }
+        if (!(finalDivFactor > 0) || Double.isInfinite(finalDivFactor)) {
+            throw new IllegalArgumentException("OneCycle: final_div_factor must be finite and > 0, got " + finalDivFactor);
+        }
+        this.maxLr = maxLr;
+        this.totalSteps = totalSteps;
+        this.pctStart = pctStart;
+        this.anneal = anneal;
+        this.divFactor = divFactor;
+        this.finalDivFactor = finalDivFactor;
+        this.threePhase = threePhase;
+        double initialLr = maxLr / divFactor, minLr = initialLr / finalDivFactor;
+        if (threePhase) {
+            phaseEnd = new double[] {pctStart * totalSteps - 1, 2 * pctStart * totalSteps - 2, totalSteps - 1};
+            phaseStartLr = new double[] {initialLr, maxLr, initialLr};
+            phaseEndLr = new double[] {maxLr, initialLr, minLr};
+        } else {
+            phaseEnd = new double[] {pctStart * totalSteps - 1, totalSteps - 1};
+            phaseStartLr = new double[] {initialLr, maxLr};
+            phaseEndLr = new double[] {maxLr, minLr};
+        }
+        checkPhases();
+    }
+
+    /** PyTorch's defaults: pct_start 0.3, cosine annealing, div_factor 25, final_div_factor 1e4, two phases. */
+    public OneCycle(double maxLr, long totalSteps) {
+        this(maxLr, totalSteps, 0.3, Anneal.COS, 25, 1e4, false);
+    }
+
+    /**
+     * A phase that some step index in [0, total_steps] falls into must have positive length:
+     * PyTorch divides by it (ZeroDivisionError there, e.g. pct_start * total_steps = 1, or
+     * pct_start = 1 without three phases); rejecting such settings up front beats failing mid-run.
+     */
+    private void checkPhases() {
+        double below = Double.NEGATIVE_INFINITY;  // every earlier phase covers steps <= this
+        for (int i = 0; i < phaseEnd.length; i++) {
+            boolean last = i == phaseEnd.length - 1;
+            double start = i == 0 ? 0 : phaseEnd[i - 1];
+            long lo = i == 0 ? 0 : Math.max(0, (long) Math.floor(below) + 1);
+            long hi = last ? totalSteps : Math.min(totalSteps, (long) Math.floor(phaseEnd[i]));
+            if (lo <= hi && !(phaseEnd[i] - start > 0)) {
+                throw new IllegalArgumentException("OneCycle: pct_start=" + pctStart + " with total_steps=" + totalSteps
+                        + (threePhase ? " and three_phase" : "") + " leaves phase " + (i + 1) + " of " + phaseEnd.length
+                        + " with length " + (phaseEnd[i] - start) + " (it must be > 0)");
+            }
+            below = Math.max(below, phaseEnd[i]);
+        }
+    }
+
+    @Override
+    public double lr(long step) {
+        ScheduleChecks.step("OneCycle", step);
+        if (step > totalSteps) {
+            throw new IllegalArgumentException("OneCycle: step " + step + " is past total_steps=" + totalSteps);
+        }
+        double start = 0;
+        for (int i = 0; i < phaseEnd.length; i++) {
+            if (step <= phaseEnd[i] || i == phaseEnd.length - 1) {
+                double pct = (step - start) / (phaseEnd[i] - start);
+                return anneal == Anneal.COS ? annealCos(phaseStartLr[i], phaseEndLr[i], pct)
+                        : annealLinear(phaseStartLr[i], phaseEndLr[i], pct);
+            }
+            start = phaseEnd[i];
+        }
+        throw new AssertionError("unreachable: the last phase takes every remaining step");
+    }
+
+    // PyTorch's _annealing_cos and _annealing_linear, in the same operation order.
+    private static double annealCos(double start, double end, double pct) {
+        double cosOut = Math.cos(Math.PI * pct) + 1;
+        return end + (start - end) / 2.0 * cosOut;
+    }
+
+    private static double annealLinear(double start, double end, double pct) {
+        return (end - start) * pct + start;
+    }
+
+    public long totalSteps() {
+        return totalSteps;
+    }
+
+    @Override
+    public String toString() {
+        return "OneCycle(max_lr=" + maxLr + ", total_steps=" + totalSteps + ", pct_start=" + pctStart + ", anneal="
+                + anneal.name().toLowerCase() + ", div_factor=" + divFactor + ", final_div_factor=" + finalDivFactor
+                + ", three_phase=" + threePhase + ")";
+    }
+}
