@@ -30,12 +30,14 @@ SGD = dict(lr=0.1, momentum=0.9, weight_decay=5e-4, dampening=0.0, nesterov=Fals
 # Acceptance of a seed (all errors are max|a - ref| / max|ref| per tensor, see rel_err):
 F32_ACCEPT = 1e-5     # float32 PyTorch re-run of the whole fixture
 NOISE_SIGMA = float(os.environ.get("NOISE_SIGMA", "1e-5"))   # GateNoise: relative noise on ReLU/ReLU6/max-pool decisions ...
-NOISE_TRIALS = 3
+NOISE_TRIALS = int(os.environ.get("NOISE_TRIALS", "3"))
 NOISE_ACCEPT = 2e-5   # ... must not move any fixture tensor by more than this
 MAX_ATTEMPTS = 200
 VERBOSE = os.environ.get("FIXTURES_VERBOSE") == "1"
 WARMUP_PASSES = 4   # train-mode forwards (no grad) that give BN non-trivial running statistics
 BETA_LO = float(os.environ.get("BETA_LO", "-0.1"))
+GAMMA_LO = float(os.environ.get("GAMMA_LO", "0.75"))
+GAMMA_HI = float(os.environ.get("GAMMA_HI", "1.25"))
 BETA_HI = float(os.environ.get("BETA_HI", "0.1"))
 
 # name, class, constructor args, input shape [N, C, H, W], task, seed.
@@ -66,7 +68,7 @@ CONFIGS = [
 # --------------------------------------------------------------------------------------------
 # Minimal safetensors writer / reader
 # --------------------------------------------------------------------------------------------
-_DTYPES = {"F32": ("<f4", 4), "I64": ("<i8", 8)}
+_DTYPES = {"F32": ("<f4", 4), "I64": ("<i8", 8), "F64": ("<f8", 8)}
 
 
 def _dtype_name(arr):
@@ -74,6 +76,8 @@ def _dtype_name(arr):
         return "F32"
     if arr.dtype == np.int64:
         return "I64"
+    if arr.dtype == np.float64:
+        return "F64"
     raise TypeError("unsupported dtype %s" % arr.dtype)
 
 
@@ -173,7 +177,7 @@ def init_weights(model, gen):
                 m.weight.copy_(torch.randn(m.weight.shape, generator=gen, dtype=torch.float64)
                                * (2.0 / fan_in) ** 0.5)
         for m in bns:
-            m.weight.copy_(0.75 + 0.5 * torch.rand(m.weight.shape, generator=gen, dtype=torch.float64))
+            m.weight.copy_(GAMMA_LO + (GAMMA_HI - GAMMA_LO) * torch.rand(m.weight.shape, generator=gen, dtype=torch.float64))
             m.bias.copy_(BETA_LO + (BETA_HI - BETA_LO) * torch.rand(m.bias.shape, generator=gen, dtype=torch.float64))
 
 

@@ -58,7 +58,8 @@ public final class AutoProjectedGradientDescent extends Attack {
             try (MemoryScope s = MemoryScope.open()) {
                 float[] t = new float[n];
                 for (int i = 0; i < n; i++) t[i] = ranked[i][k] == y[i] ? ranked[i][0] : ranked[i][k];
-                Tensor tgt = Backends.tensor(t, n);
+                Tensor tgt = backend.empty(labels.dtype(), labels.shape());
+                backend.copyFromHost(t, tgt);
                 Tensor trial = backend.duplicate(x0);
                 apgd(x0, labels, tgt, trial, gen, AttackLoss.DLR, true);
                 boolean[] now = succeeded(trial, labels, null);
@@ -100,7 +101,7 @@ public final class AutoProjectedGradientDescent extends Attack {
         backend.fill(eta, 2 * threat.eps());
         if (options.randomStart()) uniformStart(x0, xAdv, gen);
         Tensor grad = newLike(x0), previous = backend.duplicate(xAdv), z = newLike(x0);
-        Tensor best = backend.duplicate(xAdv), bestAdv = backend.duplicate(xAdv);
+        Tensor best = backend.duplicate(xAdv), bestAdv = backend.duplicate(xAdv), bestGrad;
         Tensor lossBest = backend.empty(x0.dtype(), rows), lossPrev = backend.empty(x0.dtype(), rows);
         Tensor increases = backend.empty(x0.dtype(), rows), found = backend.empty(x0.dtype(), rows);
         Tensor mask = backend.empty(x0.dtype(), rows);
@@ -114,6 +115,7 @@ public final class AutoProjectedGradientDescent extends Attack {
             backend.copyBlock(e.objective(), 0, n, lossPrev, 0, n, 1, n);
             markFound(e.logits(), labels, found, xAdv, bestAdv, mask);
         }
+        bestGrad = backend.duplicate(grad);
         lossAtCheck = Backends.toFloatArray(lossBest);
         int sinceCheck = 0;
         for (int step = 0; step < steps; step++) {
@@ -136,6 +138,7 @@ public final class AutoProjectedGradientDescent extends Attack {
                 backend.copyBlock(e.objective(), 0, n, lossPrev, 0, n, 1, n);
                 backend.binary(BinaryOp.GT, e.objective(), lossBest, mask);
                 blendRows(mask, xAdv, best);
+                blendRows(mask, grad, bestGrad);
                 backend.binary(BinaryOp.MAX, lossBest, e.objective(), lossBest);
             }
             if (++sinceCheck == checkpoint) {
@@ -148,11 +151,13 @@ public final class AutoProjectedGradientDescent extends Attack {
                     reduce[i] = reducedAtCheck[i] ? 1 : 0;
                 }
                 try (MemoryScope s = MemoryScope.open()) {
-                    Tensor r = Backends.tensor(reduce, n);
+                    Tensor r = backend.empty(x0.dtype(), rows);
+                    backend.copyFromHost(reduce, r);
                     Tensor factor = backend.empty(x0.dtype(), rows);
                     backend.unary(org.advmia.backend.UnaryOp.AFFINE, r, factor, -0.5, 1);
                     backend.binary(BinaryOp.MUL, eta, factor, eta);
-                    blendRows(r, best, xAdv);
+                    blendRows(r, best, xAdv);    // restart from the best point, with its gradient
+                    blendRows(r, bestGrad, grad);
                 }
                 lossAtCheck = lb;
                 backend.fill(increases, 0);

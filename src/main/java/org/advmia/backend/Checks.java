@@ -31,6 +31,22 @@ public final class Checks {
         }
     }
 
+    /**
+     * Every non-null tensor must have the first one's dtype. Native kernels read all buffers with
+     * one element type, so a mismatch would be a wrong-sized read: this check is memory safety.
+     */
+    public static void requireDtypes(String op, Tensor... ts) {
+        Tensor first = null;
+        for (Tensor t : ts) {
+            if (t == null) continue;
+            if (first == null) first = t;
+            else if (t.dtype() != first.dtype()) {
+                throw new IllegalArgumentException(op + ": operand " + t.shape() + " is " + t.dtype() + " but "
+                        + first.shape() + " is " + first.dtype() + "; all operands must share one dtype");
+            }
+        }
+    }
+
     public static void requireSameDtype(String op, Tensor a, Tensor b) {
         if (a.dtype() != b.dtype()) {
             throw new IllegalArgumentException(op + ": dtypes differ (" + a.dtype() + " vs " + b.dtype() + ")");

@@ -21,6 +21,7 @@ import org.bytedeco.javacpp.Loader;
 import static org.advmia.backend.Checks.len;
 import static org.advmia.backend.Checks.addr;
 import static org.advmia.backend.Checks.requireNumel;
+import static org.advmia.backend.Checks.requireDtypes;
 import static org.advmia.backend.Checks.requireSameDtype;
 import static org.advmia.backend.Checks.requireShape;
 
@@ -184,6 +185,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void unaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, double a, double b) {
+        requireDtypes(op.name() + " backward", gy, gx, x, y);
         requireSameDtype(op.name() + " backward", gy, gx);
         requireNumel(op.name() + " backward", "input gradient", gx, gy.numel());
         if (x != null) requireNumel(op.name() + " backward", "input", x, gy.numel());
@@ -252,6 +254,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2d(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y) {
+        requireDtypes("conv2d", x, w, bias, y);
         requireShape("conv2d", "input", x, g.inputShape());
         requireShape("conv2d", "weight", w, g.weightShape());
         requireShape("conv2d", "output", y, g.outputShape());
@@ -275,6 +278,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb) {
+        requireDtypes("conv2d backward", x, gy, gw, gb);
         requireShape("conv2d backward", "input", x, g.inputShape());
         requireShape("conv2d backward", "output gradient", gy, g.outputShape());
         if (gw != null) requireShape("conv2d backward", "weight gradient", gw, g.weightShape());
@@ -286,6 +290,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void pool2d(PoolGeometry g, Tensor x, Tensor y, Tensor indices) {
+        requireDtypes("pool2d", x, y, indices);
         requireShape("pool2d", "input", x, g.inputShape());
         requireShape("pool2d", "output", y, g.outputShape());
         if (indices != null) requireShape("pool2d", "indices", indices, g.outputShape());
@@ -296,6 +301,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void pool2dBackward(PoolGeometry g, Tensor gy, Tensor indices, Tensor gx) {
+        requireDtypes("pool2d backward", gy, indices, gx);
         requireShape("pool2d backward", "output gradient", gy, g.outputShape());
         requireShape("pool2d backward", "input gradient", gx, g.inputShape());
         if (g.kind() == PoolKind.MAX) {
@@ -309,6 +315,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gatherPlanes(Tensor src, Tensor indices, Tensor out) {
+        requireDtypes("gatherPlanes", src, indices, out);
         if (src.rank() < 2 || indices.rank() != src.rank()) {
             throw new IllegalArgumentException("gatherPlanes: source " + src.shape() + " and indices " + indices.shape()
                     + " must be [..., H, W] of equal rank");
@@ -377,6 +384,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void batchNormBackward(boolean training, Tensor x, Tensor gy, Tensor gamma, Tensor saveMean,
                                   Tensor saveInvStd, Tensor gx, Tensor gGamma, Tensor gBeta) {
+        requireDtypes("batch norm backward", x, gy, gamma, saveMean, saveInvStd, gx, gGamma, gBeta);
         requireShape("batch norm backward", "output gradient", gy, x.shape().toArray());
         if (gx != null) requireShape("batch norm backward", "input gradient", gx, x.shape().toArray());
         long n = x.dim(0), c = x.dim(1), hw = x.numel() / Math.max(1, n * c);
@@ -395,6 +403,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void logSoftmax(Tensor x, Tensor y) {
+        requireDtypes("log_softmax", x, y);
         long[] nc = rowsCols("log_softmax", x);
         requireShape("log_softmax", "output", y, x.shape().toArray());
         check(CpuNative.adv_log_softmax(x.dtype().code, 0, nc[0], nc[1], x.address(), x.numel(), y.address(),
@@ -403,6 +412,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void logSoftmaxBackward(Tensor y, Tensor gy, Tensor gx) {
+        requireDtypes("log_softmax backward", y, gy, gx);
         long[] nc = rowsCols("log_softmax backward", y);
         requireShape("log_softmax backward", "output gradient", gy, y.shape().toArray());
         requireShape("log_softmax backward", "input gradient", gx, y.shape().toArray());
@@ -413,6 +423,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor weights, double smoothing, Tensor loss,
                                     Tensor gLoss, Tensor gLogits) {
+        requireDtypes("cross_entropy", logits, labels, weights, loss, gLoss, gLogits);
         long[] nc = rowsCols("cross_entropy", logits);
         requireShape("cross_entropy", "labels", labels, new long[] {nc[0]});
         if (weights != null) requireShape("cross_entropy", "class weights", weights, new long[] {nc[1]});
@@ -430,6 +441,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void margin(Tensor logits, Tensor labels, Tensor margin, Tensor gMargin, Tensor gLogits) {
+        requireDtypes("margin", logits, labels, margin, gMargin, gLogits);
         long[] nc = rowsCols("margin", logits);
         requireShape("margin", "labels", labels, new long[] {nc[0]});
         boolean bwd = gMargin != null;
@@ -441,6 +453,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void dlr(Tensor logits, Tensor labels, Tensor targets, Tensor loss, Tensor gLoss, Tensor gLogits) {
+        requireDtypes("dlr", logits, labels, targets, loss, gLoss, gLogits);
         long[] nc = rowsCols("dlr", logits);
         requireShape("dlr", "labels", labels, new long[] {nc[0]});
         if (targets != null) requireShape("dlr", "targets", targets, new long[] {nc[0]});
@@ -454,6 +467,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void bceWithLogits(Tensor logits, Tensor targets, Tensor posWeight, Tensor loss, Tensor gLoss,
                               Tensor gLogits) {
+        requireDtypes("bce_with_logits", logits, targets, posWeight, loss, gLoss, gLogits);
         requireShape("bce_with_logits", "targets", targets, logits.shape().toArray());
         long c = logits.rank() == 0 ? 1 : logits.dim(-1);
         if (posWeight != null) requireShape("bce_with_logits", "pos_weight", posWeight, new long[] {c});
@@ -472,6 +486,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void sgdStep(Tensor param, Tensor grad, Tensor momentumBuffer, double lr, double momentum, double dampening,
                         double weightDecay, boolean nesterov, boolean firstStep) {
+        requireDtypes("sgd", param, grad, momentumBuffer);
         requireShape("sgd", "gradient", grad, param.shape().toArray());
         if (momentumBuffer != null) requireShape("sgd", "momentum buffer", momentumBuffer, param.shape().toArray());
         check(CpuNative.adv_sgd_step(param.dtype().code, param.address(), param.numel(), grad.address(), grad.numel(),
@@ -482,6 +497,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
                          double eps, double weightDecay, boolean decoupled, long step) {
+        requireDtypes("adam", param, grad, m, v);
         requireShape("adam", "gradient", grad, param.shape().toArray());
         requireShape("adam", "first moment", m, param.shape().toArray());
         requireShape("adam", "second moment", v, param.shape().toArray());
@@ -498,6 +514,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void attackStep(Norm norm, Tensor x0, Tensor x, Tensor g, double alpha, Tensor alphaRows, double eps,
                            Tensor epsRows, Tensor active, double lo, double hi) {
+        requireDtypes("attack step", x0, x, g, alphaRows, epsRows, active);
         requireShape("attack step", "adversarial input", x, x0.shape().toArray());
         if (g != null) requireShape("attack step", "gradient", g, x0.shape().toArray());
         long n = x0.rank() == 0 ? 1 : x0.dim(0);

@@ -41,4 +41,22 @@ class CpuBackendSmokeTest {
             assertTrue(e.getMessage().contains("output"), e.getMessage());
         }
     }
+
+    @Test
+    void mixedDtypesAreRejectedBeforeNativeCode() {
+        try (MemoryScope s = MemoryScope.open()) {
+            // float32 labels next to float64 logits would make the kernel read 8-byte values from a
+            // 4-byte buffer: the Java check must stop it.
+            Tensor logits = cpu.empty(DType.FLOAT64, Shape.of(2, 3));
+            Tensor labels = cpu.empty(DType.FLOAT32, Shape.of(2));
+            cpu.fill(logits, 0);
+            cpu.fill(labels, 1);
+            Tensor loss = cpu.empty(DType.FLOAT64, Shape.of(2));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> cpu.softmaxCrossEntropy(logits, labels, null, 0, loss, null, null));
+            assertTrue(e.getMessage().contains("share one dtype"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> cpu.dlr(logits, cpu.empty(DType.FLOAT64, Shape.of(2)),
+                    labels, loss, null, null));
+        }
+    }
 }
