@@ -56,6 +56,10 @@ public abstract class Attack {
         if (options.targeted() && targets == null) {
             throw new IllegalArgumentException(name() + ": targeted attack needs target classes");
         }
+        if (options.earlyStop() && (model.task() != Model.Task.CLASSIFICATION || labels.rank() != 1)) {
+            throw new IllegalArgumentException(name() + ": per-sample early stop applies to single-label"
+                    + " classification only");
+        }
         boolean wasTraining = model.isTraining();
         Map<Variable, Boolean> grads = new HashMap<>();
         for (Variable p : model.parameters()) grads.put(p, p.requiresGrad());
@@ -100,13 +104,77 @@ public abstract class Attack {
         return new AttackResult(best, gradientEvaluations, queries, seconds);
     }
 
-    /** Per-sample success of a classification attack (untargeted: misclassified; targeted: hits target). */
+    /**
+     * Per-sample success. Classification: untargeted, the prediction differs from the label;
+     * targeted, it equals the target. Multi-label (labels [N, L] of 0/1): some label's decision
+     * (logit > 0) differs from its true value. Segmentation (labels [N, H, W]): untargeted, fewer
+     * than half of the pixels keep their true class; targeted, at least half of the pixels whose
+     * target differs from the label now predict the target.
+     */
     protected boolean[] succeeded(Tensor xAdv, Tensor labels, Tensor targets) {
+        if (model.task() == Model.Task.SEGMENTATION) return segmentationSucceeded(xAdv, labels, targets);
+        if (labels.rank() == 2) return multiLabelSucceeded(xAdv, labels);
         float[] pred = predictions(xAdv);
         float[] want = Backends.toFloatArray(options.targeted() ? targets : labels);
         boolean[] s = new boolean[pred.length];
         for (int i = 0; i < s.length; i++) s[i] = options.targeted() ? pred[i] == want[i] : pred[i] != want[i];
         return s;
+    }
+
+    private boolean[] multiLabelSucceeded(Tensor x, Tensor labels) {
+        float[] z = logitsOf(x), y = Backends.toFloatArray(labels);
+        int n = (int) labels.dim(0), l = (int) labels.dim(1);
+        boolean[] s = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < l && !s[i]; k++) s[i] = (z[i * l + k] > 0) != (y[i * l + k] > 0.5f);
+        }
+        return s;
+    }
+
+    private boolean[] segmentationSucceeded(Tensor x, Tensor labels, Tensor targets) {
+        float[] pred = pixelPredictions(x), y = Backends.toFloatArray(labels);
+        float[] t = targets == null ? null : Backends.toFloatArray(targets);
+        int n = (int) labels.dim(0), hw = y.length / Math.max(1, n);
+        boolean[] s = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            int kept = 0, want = 0, hit = 0;
+            for (int p = i * hw; p < (i + 1) * hw; p++) {
+                if (pred[p] == y[p]) kept++;
+                if (t != null && t[p] != y[p]) {
+                    want++;
+                    if (pred[p] == t[p]) hit++;
+                }
+            }
+            s[i] = t != null && usesTargetMask() ? want > 0 && 2 * hit >= want : 2 * kept < hw;
+        }
+        return s;
+    }
+
+    /** Whether success is judged against a target mask (targeted segmentation attacks). */
+    protected boolean usesTargetMask() {
+        return options.targeted();
+    }
+
+    /** Per-pixel argmax class [N * H * W] of a segmentation model. */
+    protected float[] pixelPredictions(Tensor x) {
+        try (MemoryScope s = MemoryScope.open(); AutoCloseable ng = org.advmia.autograd.Autograd.noGrad()) {
+            queries += x.dim(0);
+            Variable rows = org.advmia.autograd.Losses.pixelsAsRows(model.logits(Variable.constant(x)));
+            Tensor am = backend.empty(rows.dtype(), Shape.of(rows.shape().dim(0)));
+            backend.argmax(rows.value(), am);
+            return Backends.toFloatArray(am);
+        } catch (Exception e) {
+            throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
+        }
+    }
+
+    private float[] logitsOf(Tensor x) {
+        try (MemoryScope s = MemoryScope.open(); AutoCloseable ng = org.advmia.autograd.Autograd.noGrad()) {
+            queries += x.dim(0);
+            return Backends.toFloatArray(model.logits(Variable.constant(x)).value());
+        } catch (Exception e) {
+            throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
+        }
     }
 
     /** Argmax class of each sample (one forward pass, no graph). */
@@ -137,16 +205,26 @@ public abstract class Attack {
     /** As above with an explicit loss and targeting (e.g. APGD-T's targeted DLR inside an untargeted run). */
     protected Evaluation lossAndGradient(Tensor x, Tensor labels, Tensor targets, Tensor grad, AttackLoss loss,
                                          boolean targeted) {
+        Tensor lab = targeted && loss != AttackLoss.DLR ? targets : labels;
+        Tensor dlrTargets = targeted && loss == AttackLoss.DLR ? targets : null;
+        boolean negate = targeted && (loss == AttackLoss.CE || loss == AttackLoss.BCE || loss == AttackLoss.DICE);
+        return objectiveAndGradient(x, grad, logits -> {
+            Variable obj = loss.perSample(logits, lab, dlrTargets, options.kappa(), targeted);
+            return negate ? org.advmia.autograd.Ops.neg(obj) : obj;
+        });
+    }
+
+    /**
+     * Any per-sample objective [N] of the logits, and its input gradient (d sum / dx) into grad:
+     * the hook for attacks with their own losses (SegPGD, DAG, ASMA, ...).
+     */
+    protected Evaluation objectiveAndGradient(Tensor x, Tensor grad,
+                                              java.util.function.Function<Variable, Variable> objective) {
         gradientEvaluations += x.dim(0);
         queries += x.dim(0);
         Variable input = Variable.leaf(x, true);
         Variable logits = model.logits(input);
-        Tensor lab = targeted && loss != AttackLoss.DLR ? targets : labels;
-        Variable obj = loss.perSample(logits, lab, targeted && loss == AttackLoss.DLR ? targets : null, options.kappa(),
-                targeted);
-        if (targeted && (loss == AttackLoss.CE || loss == AttackLoss.BCE || loss == AttackLoss.DICE)) {
-            obj = org.advmia.autograd.Ops.neg(obj);
-        }
+        Variable obj = objective.apply(logits);
         Tensor seed = backend.empty(obj.dtype(), obj.shape());
         backend.fill(seed, 1);
         obj.backward(seed);
