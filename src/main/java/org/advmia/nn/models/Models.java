@@ -1,11 +1,19 @@
 package org.advmia.nn.models;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.advmia.nn.Init;
 import org.advmia.nn.Model;
 
-/** The model registry: builds a model by its command-line name. */
+/**
+ * The model registry: builds a model by its command-line name, with the full-size defaults of
+ * each architecture. Besides the fixed names, "wrn-D-W" builds any WideResNet of depth D and
+ * widen factor W (e.g. wrn-16-4). See docs/MODEL_NAMES.md.
+ */
 public final class Models {
     private Models() {}
 
@@ -16,23 +24,47 @@ public final class Models {
         Model create(Spec spec, Init init);
     }
 
+    /** The generic WideResNet name; the parameters go in the name itself. */
+    public static final String WRN_PATTERN = "wrn-D-W";
+    private static final Pattern WRN = Pattern.compile("wrn-(\\d{1,4})-(\\d{1,4})");
+
     private static final Map<String, Factory> FACTORIES = new LinkedHashMap<>();
 
     static {
         FACTORIES.put("smallcnn", (s, i) -> new SmallCnn(s.inChannels(), s.classes(), s.height(), s.width(), i));
         FACTORIES.put("resnet18", (s, i) -> new ResNet18(s.inChannels(), s.classes(), i));
+        FACTORIES.put("preact-resnet18", (s, i) -> new PreActResNet18(s.inChannels(), s.classes(), i));
+        FACTORIES.put("mobilenetv2", (s, i) -> new MobileNetV2(s.inChannels(), s.classes(), i));
+        FACTORIES.put("wrn-28-10", (s, i) -> new WideResNet(s.inChannels(), s.classes(), 28, 10, i));
+        // The ImageNet stem divides the size by 4 before the first block; small images keep it.
+        FACTORIES.put("densenet121", (s, i) -> new DenseNet121(s.inChannels(), s.classes(),
+                Math.min(s.height(), s.width()) < 64 ? DenseNet121.Stem.CIFAR : DenseNet121.Stem.IMAGENET, i));
+        FACTORIES.put("unet", (s, i) -> new UNet(s.inChannels(), s.classes(), i));
+        FACTORIES.put("segnet", (s, i) -> new SegNet(s.inChannels(), s.classes(), i));
     }
 
+    /** The fixed registered names, in registration order (the generic wrn-D-W is not among them). */
     public static Iterable<String> names() {
         return FACTORIES.keySet();
     }
 
+    /** Every accepted name form, for help texts and error messages. */
+    public static List<String> nameForms() {
+        List<String> all = new ArrayList<>(FACTORIES.keySet());
+        all.add(WRN_PATTERN);
+        return all;
+    }
+
     public static Model create(String name, Spec spec, Init init) {
-        Factory f = FACTORIES.get(name.toLowerCase());
-        if (f == null) {
-            throw new IllegalArgumentException("unknown model '" + name + "'. Valid models: "
-                    + String.join(", ", FACTORIES.keySet()));
+        String key = name.toLowerCase();
+        Factory f = FACTORIES.get(key);
+        if (f != null) return f.create(spec, init);
+        Matcher m = WRN.matcher(key);
+        if (m.matches()) {
+            return new WideResNet(spec.inChannels(), spec.classes(), Integer.parseInt(m.group(1)),
+                    Integer.parseInt(m.group(2)), init);
         }
-        return f.create(spec, init);
+        throw new IllegalArgumentException("unknown model '" + name + "'. Valid models: "
+                + String.join(", ", nameForms()));
     }
 }

@@ -30,7 +30,8 @@ public final class SmallCnn extends Model {
                 Pool2d.max(2)));
         long fh = ((height - 4) / 2 - 4) / 2, fw = ((width - 4) / 2 - 4) / 2;
         if (fh <= 0 || fw <= 0) {
-            throw new IllegalArgumentException("smallcnn: input " + height + "x" + width + " is too small (needs >= 12x12)");
+            throw new IllegalArgumentException("smallcnn: input " + height + "x" + width
+                    + " is too small (needs >= 16x16)");
         }
         classifier = register("classifier", new Sequential(
                 new Linear(Math.toIntExact(64 * fh * fw), 200, init), Activation.relu(),
