@@ -25,6 +25,8 @@ public final class Attacks {
     }
 
     private static final Map<String, Factory> FACTORIES = new LinkedHashMap<>();
+    /** Attacks that only make sense on segmentation models. */
+    private static final java.util.Set<String> SEGMENTATION = new java.util.LinkedHashSet<>();
 
     static {
         FACTORIES.put("fgsm", (m, eps, o) -> new FastGradientSignMethod(m, ThreatModel.linf(eps),
@@ -52,6 +54,15 @@ public final class Attacks {
                 return "cw";
             }
         });
+        segmentation("pgd-ce", (m, eps, o) -> named(new ProjectedGradientDescent(m, ThreatModel.linf(eps),
+                apply(base(10, surveyStepSize(eps), true).withLoss(AttackLoss.CE), o)), "pgd-ce"));
+        segmentation("pgd-dice", (m, eps, o) -> named(new ProjectedGradientDescent(m, ThreatModel.linf(eps),
+                apply(base(10, surveyStepSize(eps), true).withLoss(AttackLoss.DICE), o)), "pgd-dice"));
+        segmentation("segpgd", (m, eps, o) -> new SegPgd(m, ThreatModel.linf(eps), apply(base(20, surveyStepSize(eps), true), o)));
+        segmentation("dag", (m, eps, o) -> new DenseAdversaryGeneration(m, ThreatModel.linf(eps),
+                apply(base(200, 0.5 / 255, false), o)));
+        segmentation("asma", (m, eps, o) -> new AdaptiveMaskAttack(m, ThreatModel.linf(eps),
+                apply(base(50, surveyStepSize(eps), false), o)));
         FACTORIES.put("apgd-ce", (m, eps, o) -> apgd(m, eps, o, AttackLoss.CE, 0, "apgd-ce"));
         FACTORIES.put("apgd-dlr", (m, eps, o) -> apgd(m, eps, o, AttackLoss.DLR, 0, "apgd-dlr"));
         FACTORIES.put("apgd-t", (m, eps, o) -> apgd(m, eps, o, AttackLoss.DLR, 9, "apgd-t"));
@@ -92,8 +103,33 @@ public final class Attacks {
         return a;
     }
 
+    private static void segmentation(String name, Factory f) {
+        FACTORIES.put(name, f);
+        SEGMENTATION.add(name);
+    }
+
+    /** Gives a configured PGD its command-line name. */
+    private static Attack named(ProjectedGradientDescent a, String name) {
+        return new ProjectedGradientDescent(a.model, a.threat, a.options) {
+            @Override
+            public String name() {
+                return name;
+            }
+        };
+    }
+
+    /** Every registered name. */
     public static Iterable<String> names() {
         return FACTORIES.keySet();
+    }
+
+    /** The attacks that apply to a task: segmentation attacks for segmentation models, the rest otherwise. */
+    public static java.util.List<String> namesFor(Model.Task task) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (String n : FACTORIES.keySet()) {
+            if (SEGMENTATION.contains(n) == (task == Model.Task.SEGMENTATION)) out.add(n);
+        }
+        return out;
     }
 
     public static Attack create(String name, Model model, double eps, Overrides overrides) {
