@@ -66,8 +66,7 @@ public final class Attacks {
         FACTORIES.put("apgd-ce", (m, eps, o) -> apgd(m, eps, o, AttackLoss.CE, 0, "apgd-ce"));
         FACTORIES.put("apgd-dlr", (m, eps, o) -> apgd(m, eps, o, AttackLoss.DLR, 0, "apgd-dlr"));
         FACTORIES.put("apgd-t", (m, eps, o) -> apgd(m, eps, o, AttackLoss.DLR, 9, "apgd-t"));
-        FACTORIES.put("autoattack", (m, eps, o) -> new AutoAttack(m, ThreatModel.linf(eps), apply(base(0, 0, false), o),
-                AutoAttack.standardStages(), o));
+
     }
 
     private static Attack apgd(Model m, double eps, Overrides o, AttackLoss loss, int targets, String name) {

@@ -96,6 +96,10 @@ public final class Autograd {
                     continue;
                 }
                 if (g == gOut) {
+                    if (in.isLeaf()) {
+                        in.accumulateLeafGrad(gOut);   // copies; gOut may still serve other inputs
+                        continue;
+                    }
                     if (taken || !owned) g = copy(gOut);
                     else taken = true;
                 }

@@ -53,7 +53,7 @@ public final class Ops {
                 }
                 case SUB -> {
                     if (needs[0]) ga = sumToShape(g, x.shape());
-                    if (needs[1]) gb = negated(sumToShape(g, y.shape()));
+                    if (needs[1]) gb = negated(sumToShape(g, y.shape()), g);
                 }
                 case MUL -> {
                     if (needs[0]) ga = reduceProduct(g, y, x.shape());
@@ -71,7 +71,7 @@ public final class Ops {
                         Tensor t = be.empty(g.dtype(), g.shape());
                         be.binary(BinaryOp.MUL, g, out, t);
                         be.binary(BinaryOp.DIV, t, y, t);
-                        gb = negated(sumToShape(t, y.shape()));
+                        gb = negated(sumToShape(t, y.shape()), g);
                         if (gb != t) t.close();
                     }
                 }
@@ -90,7 +90,13 @@ public final class Ops {
         return r;
     }
 
-    private static Tensor negated(Tensor t) {
+    /** -t as a fresh tensor unless t is a temporary we own (never the upstream gradient itself). */
+    private static Tensor negated(Tensor t, Tensor upstream) {
+        if (t == upstream) {
+            Tensor n = like(t);
+            backendOf(t).unary(UnaryOp.NEG, t, n, 0, 0);
+            return n;
+        }
         backendOf(t).unary(UnaryOp.NEG, t, t, 0, 0);
         return t;
     }

@@ -33,6 +33,9 @@ class OpsGradientTest {
         check("mul", v -> Ops.mul(v[0], v[1]), random(r, 2, 3, 4), random(r, 4));
         check("div", v -> Ops.div(v[0], v[1]), random(r, 2, 3), uniform(r, 0.5, 2, 2, 1));
         check("same input twice", v -> Ops.mul(v[0], v[0]), random(r, 5));
+        // Same shapes: the backward sees the upstream gradient itself (no broadcast reduction).
+        check("sub same shape", v -> Ops.sub(v[0], v[1]), random(r, 2, 3), random(r, 2, 3));
+        check("add then reuse", v -> Ops.mul(Ops.add(v[0], v[1]), Ops.sub(v[0], v[1])), random(r, 4), random(r, 4));
     }
 
     @Test

@@ -1,0 +1,80 @@
+package org.advmia.defense;
+
+import org.advmia.attack.Attack;
+import org.advmia.attack.AttackResult;
+import org.advmia.attack.Attacks;
+import org.advmia.autograd.Variable;
+import org.advmia.backend.Backend;
+import org.advmia.backend.Backends;
+import org.advmia.nn.Model;
+import org.advmia.optim.Optimizer;
+import org.advmia.tensor.MemoryScope;
+import org.advmia.tensor.Tensor;
+
+/**
+ * A training objective: how one minibatch updates the model. Most defenses are a loss on clean
+ * and/or adversarial inputs ({@link #loss}); the base runs forward, backward and the optimizer
+ * step. Defenses with their own step structure (Free-AT's replays, AWP's weight perturbation)
+ * override {@link #step}. Adversarial examples are crafted with the model in eval mode (BatchNorm
+ * statistics untouched) and the loss is computed in train mode, as the TRADES/MART reference code
+ * does.
+ */
+public abstract class Defense {
+    protected final DefenseConfig config;
+
+    protected Defense(DefenseConfig config) {
+        this.config = config;
+    }
+
+    /** The command-line name. */
+    public abstract String name();
+
+    /** Adversarial examples for this minibatch (null if the defense uses none); in the caller's scope. */
+    protected abstract Tensor craft(Model model, Tensor x, Tensor y);
+
+    /** The loss to minimise given the clean batch and its adversarial examples (model in train mode). */
+    protected abstract Variable lossOn(Model model, Tensor x, Tensor adversarial, Tensor y);
+
+    /** The loss to minimise on one minibatch (model in train mode). */
+    protected Variable loss(Model model, Tensor x, Tensor y, int epoch) {
+        Tensor adv = craft(model, x, y);
+        model.train();
+        return lossOn(model, x, adv, y);
+    }
+
+    /** One minibatch: returns the loss value. The caller has opened a MemoryScope. */
+    public double step(Model model, Optimizer optimizer, Tensor x, Tensor y, int epoch) {
+        model.train();
+        Variable l = loss(model, x, y, epoch);
+        optimizer.zeroGrad();
+        l.backward();
+        optimizer.step();
+        return Backends.toDoubleArray(l.value())[0];
+    }
+
+    /** Forward passes per minibatch relative to natural training (for throughput expectations). */
+    public double relativeCost() {
+        return 1 + config.steps();
+    }
+
+    /** Crafts L-inf PGD examples for x with the model in eval mode; the result belongs to the caller's scope. */
+    protected Tensor pgd(Model model, Tensor x, Tensor y, int steps, double stepSize, boolean randomStart) {
+        boolean training = model.isTraining();
+        Attack a = Attacks.create("pgd", model, config.eps(),
+                new Attacks.Overrides(steps, stepSize, randomStart, 1, config.seed() + seedCounter++, null, null, null));
+        try (AttackResult r = a.run(x, y, null)) {
+            Backend b = Backends.of(x);
+            Tensor out = b.duplicate(r.adversarial());
+            return out;
+        } finally {
+            if (training) model.train();
+        }
+    }
+
+    private long seedCounter;
+
+    /** Opens a scope for code that wants one (convenience for subclasses). */
+    protected static MemoryScope scope() {
+        return MemoryScope.open();
+    }
+}
