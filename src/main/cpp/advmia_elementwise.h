@@ -6,7 +6,7 @@ namespace adv {
 
 enum UnaryOp {
   U_NEG = 0, U_EXP, U_LOG, U_SQRT, U_ABS, U_SIGN, U_RELU, U_RELU6, U_LEAKY_RELU, U_SIGMOID,
-  U_TANH, U_SQUARE, U_RECIPROCAL, U_AFFINE, U_CLAMP, U_POW, U_COUNT
+  U_TANH, U_SQUARE, U_RECIPROCAL, U_AFFINE, U_CLAMP, U_POW, U_ROUND, U_COUNT
 };
 
 template <class T> inline T unary_value(int op, T x, T a, T b) {
@@ -27,6 +27,7 @@ template <class T> inline T unary_value(int op, T x, T a, T b) {
     case U_AFFINE: return a * x + b;
     case U_CLAMP: return x < a ? a : (x > b ? b : x);
     case U_POW: return std::pow(x, a);
+    case U_ROUND: return std::nearbyint(x);  // round half to even, like torch.round
   }
   return x;
 }
@@ -50,6 +51,7 @@ template <class T> inline T unary_grad(int op, T x, T y, T gy, T a, T b) {
     case U_AFFINE: return a * gy;
     case U_CLAMP: return (x >= a && x <= b) ? gy : (T)0;
     case U_POW: return gy * a * std::pow(x, a - (T)1);
+    case U_ROUND: return (T)0;
   }
   return gy;
 }

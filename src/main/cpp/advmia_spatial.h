@@ -372,3 +372,47 @@ inline int adv_gather_planes(int dt, long P, long S, long O, long src, long srcn
   if (rc) return rc;
   ADV_DISPATCH(name, dt, gather_planes_impl, P, S, O, src, idx, out);
 }
+
+// k x k median filter per plane with reflect-101 borders (OpenCV's medianBlur convention,
+// BORDER_REFLECT_101), k odd. Used by the median-filter preprocessing defense.
+template <class T> int median_impl(long P, long H, long W, long k, long xa, long ya) {
+  const T* x = adv::ptr<const T>(xa);
+  T* y = adv::ptr<T>(ya);
+  const long r = k / 2;
+#pragma omp parallel for schedule(static)
+  for (long p = 0; p < P; p++) {
+    T* win = adv::scratch_row<T>(k * k);
+    const T* xp = x + p * H * W;
+    for (long h = 0; h < H; h++)
+      for (long w = 0; w < W; w++) {
+        long n = 0;
+        for (long dh = -r; dh <= r; dh++) {
+          long hh = h + dh;
+          hh = hh < 0 ? -hh : (hh >= H ? 2 * H - 2 - hh : hh);
+          hh = std::min(std::max(hh, 0L), H - 1);
+          for (long dw = -r; dw <= r; dw++) {
+            long ww = w + dw;
+            ww = ww < 0 ? -ww : (ww >= W ? 2 * W - 2 - ww : ww);
+            ww = std::min(std::max(ww, 0L), W - 1);
+            win[n++] = xp[hh * W + ww];
+          }
+        }
+        std::nth_element(win, win + n / 2, win + n);
+        y[p * H * W + h * W + w] = win[n / 2];
+      }
+  }
+  return 0;
+}
+
+inline int adv_median_filter(int dt, long P, long H, long W, long k, long x, long xn, long y, long yn) {
+  int rc = 0;
+  ADV_CHECK_NONNEG("median_filter", "planes", P);
+  ADV_CHECK_POS("median_filter", "H", H);
+  ADV_CHECK_POS("median_filter", "W", W);
+  if (rc) return rc;
+  if (k <= 0 || k % 2 == 0) return adv::fail("median_filter: kernel size %ld must be odd and positive", k);
+  ADV_CHECK_BUF("median_filter", "input", x, xn, P * H * W);
+  ADV_CHECK_BUF("median_filter", "output", y, yn, P * H * W);
+  if (rc) return rc;
+  ADV_DISPATCH("median_filter", dt, median_impl, P, H, W, k, x, y);
+}

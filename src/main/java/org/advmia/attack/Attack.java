@@ -31,12 +31,27 @@ public abstract class Attack {
     protected final Backend backend;
     private long gradientEvaluations;
     private long queries;
+    private int eotSamples = 1;
 
     protected Attack(Model model, ThreatModel threat, AttackOptions options) {
         this.model = model;
         this.threat = threat;
         this.options = options;
         this.backend = Backends.defaultBackend();
+    }
+
+    /**
+     * Expectation over Transformation (Athalye et al. 2018): average every input gradient over k
+     * forward/backward passes, for models with randomness (randomised preprocessing defenses).
+     */
+    public Attack withEot(int samples) {
+        if (samples < 1) throw new IllegalArgumentException("EOT samples must be >= 1, got " + samples);
+        this.eotSamples = samples;
+        return this;
+    }
+
+    public int eotSamples() {
+        return eotSamples;
     }
 
     /** The lower-case command-line name. */
@@ -220,17 +235,39 @@ public abstract class Attack {
      */
     protected Evaluation objectiveAndGradient(Tensor x, Tensor grad,
                                               java.util.function.Function<Variable, Variable> objective) {
-        gradientEvaluations += x.dim(0);
-        queries += x.dim(0);
-        Variable input = Variable.leaf(x, true);
-        Variable logits = model.logits(input);
-        Variable obj = objective.apply(logits);
-        Tensor seed = backend.empty(obj.dtype(), obj.shape());
-        backend.fill(seed, 1);
-        obj.backward(seed);
-        backend.copyBlock(input.grad(), 0, grad.numel(), grad, 0, grad.numel(), 1, grad.numel());
-        input.releaseGrad();
-        return new Evaluation(obj.value(), logits.value());
+        Evaluation last = null;
+        Tensor objSum = null;
+        for (int k = 0; k < eotSamples; k++) {
+            gradientEvaluations += x.dim(0);
+            queries += x.dim(0);
+            Variable input = Variable.leaf(x, true);
+            Variable logits = model.logits(input);
+            Variable obj = objective.apply(logits);
+            if (obj.requiresGrad()) {
+                Tensor seed = backend.empty(obj.dtype(), obj.shape());
+                backend.fill(seed, 1);
+                obj.backward(seed);
+            }
+            if (input.grad() == null) {
+                // No path from the input to the objective (e.g. a non-differentiable defense without
+                // BPDA): the gradient is zero, which is exactly what gradient masking looks like.
+                if (k == 0) backend.fill(grad, 0);
+            } else {
+                // grad = mean over EOT samples of the per-sample gradient.
+                backend.axpby(1.0 / eotSamples, input.grad(), k == 0 ? 0 : 1, k == 0 ? input.grad() : grad, grad);
+            }
+            input.releaseGrad();
+            if (eotSamples > 1) {
+                if (objSum == null) objSum = backend.duplicate(obj.value());
+                else backend.axpby(1, objSum, 1, obj.value(), objSum);
+            }
+            last = new Evaluation(obj.value(), logits.value());
+        }
+        if (objSum != null) {
+            backend.unary(org.advmia.backend.UnaryOp.AFFINE, objSum, objSum, 1.0 / eotSamples, 0);
+            return new Evaluation(objSum, last.logits());
+        }
+        return last;
     }
 
     /**

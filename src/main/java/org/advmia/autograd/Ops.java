@@ -205,6 +205,17 @@ public final class Ops {
         }, v);
     }
 
+    /**
+     * BPDA (Athalye et al. 2018): returns y (a non-differentiable function of x computed outside
+     * the graph) but passes gradients straight through to x, as if y = x.
+     */
+    public static Variable straightThrough(Variable x, Tensor y) {
+        if (!x.shape().equals(y.shape())) {
+            throw new IllegalArgumentException("straightThrough: " + y.shape() + " must match the input " + x.shape());
+        }
+        return Autograd.record("straight_through", y, (g, needs) -> new Tensor[] {g}, x);
+    }
+
     // ---- shape ops
 
     public static Variable reshape(Variable v, long... dims) {

@@ -106,6 +106,9 @@ public interface Backend {
      */
     void gatherPlanes(Tensor src, Tensor indices, Tensor out);
 
+    /** k x k median filter over each H x W plane of x [..., H, W] (reflect-101 borders), k odd. */
+    void medianFilter(Tensor x, int k, Tensor y);
+
     /** bilinear=false is nearest; y's spatial size sets the scale. */
     void upsample(boolean bilinear, boolean alignCorners, Tensor x, Tensor y);
 

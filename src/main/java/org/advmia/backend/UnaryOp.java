@@ -11,7 +11,9 @@ public enum UnaryOp {
     /** clamp to [a, b]. */
     CLAMP,
     /** x ^ a. */
-    POW;
+    POW,
+    /** Round half to even (zero gradient). */
+    ROUND;
 
     public int code() {
         return ordinal();

@@ -79,7 +79,8 @@ public abstract class Module implements AutoCloseable {
     private void walk(String name, Map<String, Module> out) {
         out.put(name, this);
         for (Map.Entry<String, Module> e : children.entrySet()) {
-            e.getValue().walk(name.isEmpty() ? e.getKey() : name + "." + e.getKey(), out);
+            String child = e.getKey().isEmpty() ? name + "[inner]" : name.isEmpty() ? e.getKey() : name + "." + e.getKey();
+            e.getValue().walk(child, out);
         }
     }
 
@@ -110,7 +111,8 @@ public abstract class Module implements AutoCloseable {
             for (Map.Entry<String, Tensor> e : buffers.entrySet()) state.put(prefix + e.getKey(), e.getValue());
         }
         for (Map.Entry<String, Module> e : children.entrySet()) {
-            e.getValue().collect(prefix + e.getKey() + ".", ps, state);
+            // A child registered under "" is transparent: its names keep this module's prefix.
+            e.getValue().collect(e.getKey().isEmpty() ? prefix : prefix + e.getKey() + ".", ps, state);
         }
     }
 

@@ -324,4 +324,37 @@ class BackendConformanceTest {
             assertEquals(pi - 0.01 * mh / (Math.sqrt(vh) + 1e-8), ap[i], 1e-5);
         }
     }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void medianFilterAndRounding(Backend b) {
+        int h = 5, w = 6;
+        float[] x = rand(2 * h * w);
+        Tensor tx = upload(b, x, 2, h, w), ty = b.empty(DType.FLOAT32, Shape.of(2, h, w));
+        b.medianFilter(tx, 3, ty);
+        float[] got = download(b, ty);
+        for (int p = 0; p < 2; p++) {
+            for (int i = 0; i < h; i++) {
+                for (int j = 0; j < w; j++) {
+                    float[] win = new float[9];
+                    int n = 0;
+                    for (int di = -1; di <= 1; di++) {
+                        for (int dj = -1; dj <= 1; dj++) {
+                            int ii = reflect(i + di, h), jj = reflect(j + dj, w);
+                            win[n++] = x[p * h * w + ii * w + jj];
+                        }
+                    }
+                    java.util.Arrays.sort(win);
+                    assertEquals(win[4], got[p * h * w + i * w + j], "median at " + p + "," + i + "," + j);
+                }
+            }
+        }
+        Tensor r = upload(b, new float[] {0.5f, 1.5f, 2.5f, -0.5f, 1.2f}, 5), out = b.empty(DType.FLOAT32, Shape.of(5));
+        b.unary(UnaryOp.ROUND, r, out, 0, 0);
+        assertArrayEquals(new float[] {0, 2, 2, -0f, 1}, download(b, out), "round half to even");
+    }
+
+    private static int reflect(int i, int n) {
+        return i < 0 ? -i : i >= n ? 2 * n - 2 - i : i;
+    }
 }

@@ -333,6 +333,16 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void medianFilter(Tensor x, int k, Tensor y) {
+        requireDtypes("median filter", x, y);
+        if (x.rank() < 2) throw new IllegalArgumentException("median filter: input " + x.shape() + " needs [..., H, W]");
+        requireShape("median filter", "output", y, x.shape().toArray());
+        long h = x.dim(-2), w = x.dim(-1);
+        check(CpuNative.adv_median_filter(x.dtype().code, x.numel() / (h * w), h, w, k, x.address(), x.numel(),
+                y.address(), y.numel()));
+    }
+
+    @Override
     public void upsample(boolean bilinear, boolean alignCorners, Tensor x, Tensor y) {
         upsampleImpl(false, bilinear, alignCorners, x, y);
     }

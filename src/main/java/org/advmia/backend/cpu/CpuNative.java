@@ -92,6 +92,9 @@ public final class CpuNative {
     public static native int adv_gather_planes(int dt, long p, long s, long o, long src, long srcn, long idx,
                                                long idxn, long out, long outn);
 
+    public static native int adv_median_filter(int dt, long p, long h, long w, long k, long x, long xn, long y,
+                                               long yn);
+
     public static native int adv_upsample(int dt, int backward, int mode, int alignCorners, long n, long c, long h,
                                           long w, long oh, long ow, long in, long inn, long out, long outn);
 
