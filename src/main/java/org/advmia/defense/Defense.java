@@ -57,11 +57,35 @@ public abstract class Defense {
         return 1 + config.steps();
     }
 
+    /** True for multi-label targets ([N, L] of 0/1 on a classifier). */
+    protected static boolean multiLabel(Model model, Tensor y) {
+        return model.task() == Model.Task.CLASSIFICATION && y.rank() == 2;
+    }
+
+    /**
+     * The task's training loss: cross-entropy for single-label classification, pixel-wise
+     * cross-entropy for segmentation (masks [N, H, W]), BCE-with-logits for multi-label.
+     */
+    protected static Variable taskLoss(Model model, Variable logits, Tensor y) {
+        return multiLabel(model, y) ? org.advmia.autograd.Losses.bceWithLogits(logits, y, null)
+                : org.advmia.autograd.Losses.crossEntropy(logits, y);
+    }
+
+    /** Refuses tasks a classification-only objective (TRADES, MART, HAT) cannot train. */
+    protected void requireSingleLabelClassification(Model model, Tensor y) {
+        if (model.task() != Model.Task.CLASSIFICATION || y.rank() != 1) {
+            throw new IllegalArgumentException(name() + " trains single-label classifiers only; for segmentation or"
+                    + " multi-label data use nat, pgd-at, fast-at or free-at");
+        }
+    }
+
     /** Crafts L-inf PGD examples for x with the model in eval mode; the result belongs to the caller's scope. */
     protected Tensor pgd(Model model, Tensor x, Tensor y, int steps, double stepSize, boolean randomStart) {
         boolean training = model.isTraining();
+        org.advmia.attack.AttackLoss loss = multiLabel(model, y) ? org.advmia.attack.AttackLoss.BCE
+                : org.advmia.attack.AttackLoss.CE;
         Attack a = Attacks.create("pgd", model, config.eps(),
-                new Attacks.Overrides(steps, stepSize, randomStart, 1, config.seed() + seedCounter++, null, null, null));
+                new Attacks.Overrides(steps, stepSize, randomStart, 1, config.seed() + seedCounter++, null, null, loss));
         try (AttackResult r = a.run(x, y, null)) {
             Backend b = Backends.of(x);
             Tensor out = b.duplicate(r.adversarial());

@@ -1,7 +1,6 @@
 package org.advmia.defense;
 
 import org.advmia.attack.ThreatModel;
-import org.advmia.autograd.Losses;
 import org.advmia.autograd.Variable;
 import org.advmia.backend.Backend;
 import org.advmia.backend.Backends;
@@ -42,7 +41,7 @@ public final class FreeAdversarialTraining extends Defense {
 
     @Override
     protected Variable lossOn(Model model, Tensor x, Tensor adv, Tensor y) {
-        return Losses.crossEntropy(model.logits(Variable.constant(adv == null ? x : adv)), y);
+        return taskLoss(model, model.logits(Variable.constant(adv == null ? x : adv)), y);
     }
 
     @Override
@@ -62,7 +61,7 @@ public final class FreeAdversarialTraining extends Defense {
                 b.binary(BinaryOp.ADD, x, delta, adv);
                 b.unary(org.advmia.backend.UnaryOp.CLAMP, adv, adv, threat.lo(), threat.hi());
                 Variable input = Variable.leaf(adv, true);
-                Variable loss = Losses.crossEntropy(model.logits(input), y);
+                Variable loss = taskLoss(model, model.logits(input), y);
                 optimizer.zeroGrad();
                 loss.backward();
                 optimizer.step();

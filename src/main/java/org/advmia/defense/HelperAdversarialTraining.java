@@ -37,6 +37,7 @@ public final class HelperAdversarialTraining extends Defense {
 
     @Override
     protected Tensor craft(Model model, Tensor x, Tensor y) {
+        requireSingleLabelClassification(model, y);
         return Trades.klAdversary(model, x, config, gen);
     }
 

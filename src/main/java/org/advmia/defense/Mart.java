@@ -28,6 +28,7 @@ public final class Mart extends Defense {
 
     @Override
     protected Tensor craft(Model model, Tensor x, Tensor y) {
+        requireSingleLabelClassification(model, y);
         return pgd(model, x, y, config.steps(), config.stepSize(), true);
     }
 

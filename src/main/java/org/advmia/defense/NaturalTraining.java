@@ -1,6 +1,5 @@
 package org.advmia.defense;
 
-import org.advmia.autograd.Losses;
 import org.advmia.autograd.Variable;
 import org.advmia.nn.Model;
 import org.advmia.tensor.Tensor;
@@ -28,6 +27,6 @@ public final class NaturalTraining extends Defense {
 
     @Override
     protected Variable lossOn(Model model, Tensor x, Tensor adversarial, Tensor y) {
-        return Losses.crossEntropy(model.logits(Variable.constant(x)), y);
+        return taskLoss(model, model.logits(Variable.constant(x)), y);
     }
 }

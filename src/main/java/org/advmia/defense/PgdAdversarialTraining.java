@@ -1,6 +1,5 @@
 package org.advmia.defense;
 
-import org.advmia.autograd.Losses;
 import org.advmia.autograd.Variable;
 import org.advmia.nn.Model;
 import org.advmia.tensor.Tensor;
@@ -26,6 +25,6 @@ public final class PgdAdversarialTraining extends Defense {
 
     @Override
     protected Variable lossOn(Model model, Tensor x, Tensor adv, Tensor y) {
-        return Losses.crossEntropy(model.logits(Variable.constant(adv)), y);
+        return taskLoss(model, model.logits(Variable.constant(adv)), y);
     }
 }

@@ -73,6 +73,7 @@ public final class Trades extends Defense {
 
     @Override
     protected Tensor craft(Model model, Tensor x, Tensor y) {
+        requireSingleLabelClassification(model, y);
         return klAdversary(model, x, config, gen);
     }
 
