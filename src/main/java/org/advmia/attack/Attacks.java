@@ -117,6 +117,14 @@ public final class Attacks {
         };
     }
 
+    /** Throws the "unknown attack ... Valid attacks: ..." error for names that are not registered. */
+    public static void requireKnown(String name) {
+        if (!FACTORIES.containsKey(name.toLowerCase())) {
+            throw new IllegalArgumentException("unknown attack '" + name + "'. Valid attacks: "
+                    + String.join(", ", FACTORIES.keySet()));
+        }
+    }
+
     /** Every registered name. */
     public static Iterable<String> names() {
         return FACTORIES.keySet();

@@ -19,6 +19,8 @@ public final class Main {
 
     static Map<String, Command> commands() {
         Map<String, Command> m = new LinkedHashMap<>();
+        m.put("attack", new AttackCommand());
+        m.put("train", new TrainCommand());
         m.put("info", new InfoCommand());
         return m;
     }

@@ -42,6 +42,12 @@ public final class AdversarialWeightPerturbation extends Defense {
     }
 
     @Override
+    public void beginStep(long step) {
+        super.beginStep(step);
+        inner.beginStep(step);
+    }
+
+    @Override
     protected Tensor craft(Model model, Tensor x, Tensor y) {
         return inner.craft(model, x, y);
     }

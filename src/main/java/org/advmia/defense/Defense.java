@@ -26,6 +26,26 @@ public abstract class Defense {
         this.config = config;
     }
 
+    /** The global step being trained; defenses derive all their randomness from it (exact resume). */
+    protected long globalStep;
+    private long seedCounter;
+
+    /** Called before each minibatch with its global index. */
+    public void beginStep(long step) {
+        globalStep = step;
+        seedCounter = 0;
+    }
+
+    /** Called at the start of each epoch. */
+    public void beginEpoch(int epoch) {
+    }
+
+    /** A seed unique to (config seed, global step, draw within the step). */
+    protected long stepSeed() {
+        long z = config.seed() * 0x9E3779B97F4A7C15L + globalStep * 0xBF58476D1CE4E5B9L + (seedCounter++) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
     /** The command-line name. */
     public abstract String name();
 
@@ -85,7 +105,7 @@ public abstract class Defense {
         org.advmia.attack.AttackLoss loss = multiLabel(model, y) ? org.advmia.attack.AttackLoss.BCE
                 : org.advmia.attack.AttackLoss.CE;
         Attack a = Attacks.create("pgd", model, config.eps(),
-                new Attacks.Overrides(steps, stepSize, randomStart, 1, config.seed() + seedCounter++, null, null, loss));
+                new Attacks.Overrides(steps, stepSize, randomStart, 1, stepSeed(), null, null, loss));
         try (AttackResult r = a.run(x, y, null)) {
             Backend b = Backends.of(x);
             Tensor out = b.duplicate(r.adversarial());
@@ -94,8 +114,6 @@ public abstract class Defense {
             if (training) model.train();
         }
     }
-
-    private long seedCounter;
 
     /** Opens a scope for code that wants one (convenience for subclasses). */
     protected static MemoryScope scope() {

@@ -15,7 +15,8 @@ import org.advmia.tensor.Tensor;
  * Each minibatch is replayed m times; every replay's single backward pass gives both the weight
  * gradient (one optimizer step) and the input gradient (one FGSM step of eps on a perturbation
  * that persists across replays and minibatches). Run it for about epochs / m epochs to match the
- * cost of natural training.
+ * cost of natural training. The perturbation restarts from zero at each epoch (the paper carries it
+ * through the whole run), so that a run resumed from an epoch checkpoint is exact.
  */
 public final class FreeAdversarialTraining extends Defense {
     private Tensor delta;
@@ -32,6 +33,14 @@ public final class FreeAdversarialTraining extends Defense {
     @Override
     public double relativeCost() {
         return config.replays();
+    }
+
+    @Override
+    public void beginEpoch(int epoch) {
+        if (delta != null) {
+            delta.close();
+            delta = null;
+        }
     }
 
     @Override

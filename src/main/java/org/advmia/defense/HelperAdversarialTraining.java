@@ -21,13 +21,11 @@ import org.advmia.tensor.Tensor;
  */
 public final class HelperAdversarialTraining extends Defense {
     private final Model helper;
-    private final Generator gen;
 
     public HelperAdversarialTraining(DefenseConfig config, Model naturallyTrainedHelper) {
         super(config);
         if (naturallyTrainedHelper == null) throw new IllegalArgumentException("hat needs a naturally trained helper model");
         this.helper = naturallyTrainedHelper;
-        this.gen = new Generator(config.seed() ^ 0x4a7L);
     }
 
     @Override
@@ -38,7 +36,7 @@ public final class HelperAdversarialTraining extends Defense {
     @Override
     protected Tensor craft(Model model, Tensor x, Tensor y) {
         requireSingleLabelClassification(model, y);
-        return Trades.klAdversary(model, x, config, gen);
+        return Trades.klAdversary(model, x, config, new Generator(stepSeed()));
     }
 
     @Override

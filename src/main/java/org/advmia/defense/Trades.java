@@ -20,11 +20,8 @@ import org.advmia.tensor.Tensor;
  * passes of the loss run in train mode, in one graph.
  */
 public final class Trades extends Defense {
-    private final Generator gen;
-
     public Trades(DefenseConfig config) {
         super(config);
-        this.gen = new Generator(config.seed() ^ 0x7ade5L);
     }
 
     @Override
@@ -74,7 +71,7 @@ public final class Trades extends Defense {
     @Override
     protected Tensor craft(Model model, Tensor x, Tensor y) {
         requireSingleLabelClassification(model, y);
-        return klAdversary(model, x, config, gen);
+        return klAdversary(model, x, config, new Generator(stepSeed()));
     }
 
     @Override

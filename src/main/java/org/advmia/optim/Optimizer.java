@@ -59,6 +59,10 @@ public abstract class Optimizer implements AutoCloseable {
 
     protected abstract void update(String name, Tensor param, Tensor grad);
 
+    /** Frees the optimizer's state buffers. */
+    @Override
+    public abstract void close();
+
     /** Named state tensors (e.g. "momentum_buffer.layer1.0.conv1.weight"); owned by the optimizer. */
     public abstract Map<String, Tensor> state();
 
