@@ -292,6 +292,14 @@ public abstract class Attack {
         queries += n;
     }
 
+    /**
+     * Counts per-sample input-gradient evaluations made outside lossAndGradient (attacks that
+     * backpropagate their own objective, or several logit seeds through one forward pass).
+     */
+    protected void countGradientEvaluations(long n) {
+        gradientEvaluations += n;
+    }
+
     /** Starts x inside the threat ball: uniform in the L-inf ball, or uniform radius along a Gaussian direction in L2. */
     protected void randomStart(Tensor x0, Tensor x, Generator gen) {
         Tensor noise = backend.empty(x.dtype(), x.shape());

@@ -66,7 +66,18 @@ public final class Attacks {
         FACTORIES.put("apgd-ce", (m, eps, o) -> apgd(m, eps, o, AttackLoss.CE, 0, "apgd-ce"));
         FACTORIES.put("apgd-dlr", (m, eps, o) -> apgd(m, eps, o, AttackLoss.DLR, 0, "apgd-dlr"));
         FACTORIES.put("apgd-t", (m, eps, o) -> apgd(m, eps, o, AttackLoss.DLR, 9, "apgd-t"));
-
+        // Minimum-norm attacks: what they find is projected onto the eps-ball (see MinimumNormAttack).
+        // As everywhere here (normOf), an unsuffixed name is L-inf: "deepfool" is the paper's
+        // L-inf variant (Sec. 3.3), "deepfool-l2" its main L2 algorithm.
+        FACTORIES.put("deepfool", (m, eps, o) -> new DeepFool(m, ThreatModel.linf(eps), apply(base(50, 0, false), o),
+                DeepFool.DEFAULT_CANDIDATES, DeepFool.DEFAULT_OVERSHOOT));
+        FACTORIES.put("deepfool-l2", (m, eps, o) -> new DeepFool(m, ThreatModel.l2(eps), apply(base(50, 0, false), o),
+                DeepFool.DEFAULT_CANDIDATES, DeepFool.DEFAULT_OVERSHOOT));
+        FACTORIES.put("cw-l2", (m, eps, o) -> new CarliniWagnerL2(m, ThreatModel.l2(eps),
+                apply(base(100, CarliniWagnerL2.DEFAULT_LR, false).withKappa(0), o), CarliniWagnerL2.DEFAULT_SEARCH_STEPS,
+                CarliniWagnerL2.DEFAULT_INITIAL_CONST));
+        FACTORIES.put("fab-t", (m, eps, o) -> new FastAdaptiveBoundary(m, ThreatModel.linf(eps),
+                apply(base(100, 0, false), o), 9));
     }
 
     private static Attack apgd(Model m, double eps, Overrides o, AttackLoss loss, int targets, String name) {

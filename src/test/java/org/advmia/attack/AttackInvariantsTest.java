@@ -41,8 +41,16 @@ class AttackInvariantsTest {
         return new ArrayList<>(Attacks.namesFor(org.advmia.nn.Model.Task.CLASSIFICATION));
     }
 
-    /** APGD's 100-step default is for evaluations; the invariants hold at any budget, so tests use 20. */
+    /**
+     * APGD's and FAB-T's 100 iterations and CW-L2's 9 x 100 Adam steps are defaults for
+     * evaluations; the invariants hold at any budget, so tests use 20 (FAB-T: 10 per target
+     * class; CW-L2: 20 Adam steps per binary-search step with a larger learning rate, 0.05, so that
+     * 20 steps can still reach the boundary at a large eps). DeepFool stops by itself once a
+     * sample is fooled.
+     */
     static Attacks.Overrides budget(String name) {
+        if (name.equals("cw-l2")) return new Attacks.Overrides(20, 0.05, null, null, null, null, null, null);
+        if (name.equals("fab-t")) return new Attacks.Overrides(10, null, null, null, null, null, null, null);
         return name.startsWith("apgd") ? new Attacks.Overrides(20, null, null, null, null, null, null, null) : null;
     }
 
