@@ -320,17 +320,26 @@ template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya
   const long nb = conv_chunk(g), chunks = (g.N + nb - 1) / nb;
   const int threads = omp_get_max_threads();
   if (chunks >= threads && threads > 1) {
-#pragma omp parallel
+    // Deterministic: chunks map to threads statically and the per-thread partial sums are added
+    // in thread order, so the same inputs give bit-identical gradients on every run.
+    std::vector<T*> parts(threads, nullptr);
+#pragma omp parallel num_threads(threads)
     {
       T* part = scratch<T>(2, wsize);
       std::fill(part, part + wsize, (T)0);
-#pragma omp for schedule(dynamic, 1)
+      parts[omp_get_thread_num()] = part;
+#pragma omp for schedule(static)
       for (long ch = 0; ch < chunks; ch++) {
         long n0 = ch * nb;
         conv_bwd_filter_chunk<T>(g, x, gy, part, n0, std::min(nb, g.N - n0), false);
       }
-#pragma omp critical
-      for (long i = 0; i < wsize; i++) gw[i] += part[i];
+    }
+#pragma omp parallel for schedule(static) if (wsize > kParallelGrain)
+    for (long i = 0; i < wsize; i++) {
+      T acc = 0;
+      for (int t = 0; t < threads; t++)
+        if (parts[t]) acc += parts[t][i];
+      gw[i] = acc;
     }
   } else {
     for (long ch = 0; ch < chunks; ch++) {

@@ -23,7 +23,7 @@ final class TrainCommand implements Main.Command {
             usage: ./advmia train --data SPEC --model NAME --defense NAME --eps 8/255 --epochs N --out FILE.safetensors
                                   [--batch B] [--lr L] [--beta B] [--seed S] [--resume] [--steps K] [--step-size A]
                                   [--optimizer sgd|adam] [--weight-decay W] [--val-limit N] [--helper FILE.safetensors]
-                                  [--awp-on pgd-at|trades] [--balanced true|false] [--quiet]
+                                  [--awp-on pgd-at|trades] [--balanced true|false] [--stop-after K] [--quiet]
 
             Defenses: nat, pgd-at, trades, mart, hat, fast-at, free-at, awp. Survey defaults: L-inf PGD-10
             inner attack with step 0.5, 0.5, 1, 2 /255 at eps 1, 2, 4, 8 /255 (eps/4 otherwise), beta 6,
@@ -31,6 +31,7 @@ final class TrainCommand implements Main.Command {
             The checkpoint is selected on the VALIDATION split (PGD-20 robust accuracy, or clean accuracy
             for nat) and written atomically to --out; FILE.ckpt holds the full training state for --resume.
             hat needs a naturally trained helper (--helper); without one it first trains a nat helper.
+            --stop-after K returns after K epochs (the schedule still spans --epochs); continue with --resume.
             """;
 
     @Override
@@ -46,7 +47,7 @@ final class TrainCommand implements Main.Command {
         }
         Args a = Args.parse("train", argv, Set.of("--data", "--model", "--defense", "--eps", "--epochs", "--out", "--batch",
                 "--lr", "--beta", "--seed", "--steps", "--step-size", "--optimizer", "--weight-decay", "--val-limit",
-                "--helper", "--awp-on"), Set.of("--resume", "--quiet", "--balanced"));
+                "--helper", "--awp-on", "--stop-after"), Set.of("--resume", "--quiet", "--balanced"));
         String defenseName = a.require("--defense").toLowerCase();
         if (!Defenses.NAMES.contains(defenseName)) {
             throw new IllegalArgumentException("unknown defense '" + defenseName + "'. Valid defenses: "
@@ -84,8 +85,9 @@ final class TrainCommand implements Main.Command {
             md.put("data", info.name());
             md.put("seed", Long.toString(seed));
             Listener listener = new Listener(err, defenseName, epochs, quiet);
-            Trainer.Result r = Trainer.train(model, defense, data, tc, outFile, a.flag("--resume"), md, listener);
-            out.printf("trained %s with %s for %d epochs%s: best %s on val %.4f at epoch %d; %.1f s per epoch%n",
+            Trainer.Result r = Trainer.train(model, defense, data, tc, outFile, a.flag("--resume"), md, listener,
+                    a.intValue("--stop-after", epochs, 1));
+            out.printf("trained %s with %s to epoch %d%s: best %s on val %.4f at epoch %d; %.1f s per epoch%n",
                     modelName, defenseName, r.epochs(), r.resumed() ? " (resumed)" : "", r.metric(), r.bestMetric(),
                     r.bestEpoch() + 1, r.secondsPerEpoch());
             out.println("weights: " + outFile + " (PyTorch state_dict names); checkpoint: " + Trainer.checkpointFile(outFile));

@@ -69,6 +69,15 @@ public final class Trainer {
 
     public static Result train(Model model, Defense defense, Dataset data, Config cfg, Path out, boolean resume,
                                Map<String, String> metadata, Listener listener) throws IOException {
+        return train(model, defense, data, cfg, out, resume, metadata, listener, cfg.epochs());
+    }
+
+    /**
+     * As above, but returns after at most {@code stopAfter} epochs (counted from epoch 1) while the
+     * schedule still spans all epochs: train in slices and continue with {@code resume}.
+     */
+    public static Result train(Model model, Defense defense, Dataset data, Config cfg, Path out, boolean resume,
+                               Map<String, String> metadata, Listener listener, int stopAfter) throws IOException {
         Task task = data.info().task();
         BatchLoader loader = BatchLoader.builder(data, Split.TRAIN).batchSize(cfg.batchSize()).shuffle(cfg.seed())
                 .balanced(cfg.balanced() && task == Task.CLASSIFICATION).build();
@@ -95,7 +104,8 @@ public final class Trainer {
             }
             double totalSeconds = 0;
             String metric = metricName(task, cfg.selectOnRobust());
-            for (int epoch = startEpoch; epoch < cfg.epochs(); epoch++) {
+            int lastEpoch = Math.min(cfg.epochs(), Math.max(1, stopAfter));
+            for (int epoch = startEpoch; epoch < lastEpoch; epoch++) {
                 long t0 = System.nanoTime();
                 defense.beginEpoch(epoch);
                 int index = 0;
@@ -135,8 +145,8 @@ public final class Trainer {
                 totalSeconds += secs;
                 if (listener != null) listener.epoch(epoch, val, improved, secs);
             }
-            int run = cfg.epochs() - startEpoch;
-            return new Result(bestEpoch, best, metric, cfg.epochs(), run == 0 ? 0 : totalSeconds / run, resumed);
+            int run = lastEpoch - startEpoch;
+            return new Result(bestEpoch, best, metric, lastEpoch, run <= 0 ? 0 : totalSeconds / run, resumed);
         }
     }
 
