@@ -2,6 +2,7 @@ package org.advmia.attack;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import org.advmia.backend.Norm;
 import org.advmia.nn.Model;
 
@@ -25,6 +26,7 @@ public final class Attacks {
     }
 
     private static final Map<String, Factory> FACTORIES = new LinkedHashMap<>();
+    private static final Set<String> SCORE_BASED = Set.of("square", "simba");
 
     static {
         FACTORIES.put("fgsm", (m, eps, o) -> new FastGradientSignMethod(m, ThreatModel.linf(eps),
@@ -55,6 +57,11 @@ public final class Attacks {
         FACTORIES.put("apgd-ce", (m, eps, o) -> apgd(m, eps, o, AttackLoss.CE, 0, "apgd-ce"));
         FACTORIES.put("apgd-dlr", (m, eps, o) -> apgd(m, eps, o, AttackLoss.DLR, 0, "apgd-dlr"));
         FACTORIES.put("apgd-t", (m, eps, o) -> apgd(m, eps, o, AttackLoss.DLR, 9, "apgd-t"));
+        // Score-based: steps is the query budget (square) or the number of DCT directions (simba).
+        FACTORIES.put("square", (m, eps, o) -> new SquareAttack(m, ThreatModel.linf(eps),
+                apply(base(5000, 0, false), o), 0.8));
+        FACTORIES.put("simba", (m, eps, o) -> new SimpleBlackBoxAttack(m, ThreatModel.linf(eps),
+                apply(base(1000, 0, false), o), 0, o.stepSize() == null));
     }
 
     private static Attack apgd(Model m, double eps, Overrides o, AttackLoss loss, int targets, String name) {
@@ -101,6 +108,11 @@ public final class Attacks {
                     + String.join(", ", FACTORIES.keySet()));
         }
         return f.create(model, eps, overrides == null ? Overrides.none() : overrides);
+    }
+
+    /** Whether an attack is score-based: it only queries the model's outputs and never takes a gradient. */
+    public static boolean isScoreBased(String name) {
+        return SCORE_BASED.contains(name.toLowerCase());
     }
 
     /** The norm an attack name works in. */

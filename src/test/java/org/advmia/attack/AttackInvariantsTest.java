@@ -43,9 +43,15 @@ class AttackInvariantsTest {
         return l;
     }
 
-    /** APGD's 100-step default is for evaluations; the invariants hold at any budget, so tests use 20. */
+    /**
+     * APGD's 100 steps and Square's 5000 queries are for evaluations; the invariants hold at any
+     * budget, so tests use 20 steps and 300 queries (enough for the large-eps check: 300 queries
+     * leave Square 0.025 robust accuracy at eps 0.3). SimBA keeps its default, which on 12 x 12
+     * images is capped at the 144 basis directions anyway.
+     */
     static Attacks.Overrides budget(String name) {
-        return name.startsWith("apgd") ? new Attacks.Overrides(20, null, null, null, null, null, null, null) : null;
+        Integer steps = name.startsWith("apgd") ? Integer.valueOf(20) : name.equals("square") ? Integer.valueOf(300) : null;
+        return steps == null ? null : new Attacks.Overrides(steps, null, null, null, null, null, null, null);
     }
 
     static double eps(String name, double linf) {
@@ -78,7 +84,12 @@ class AttackInvariantsTest {
                 double size = Attacks.normOf(name) == Norm.L2 ? Math.sqrt(sq) : mx;
                 assertTrue(size <= eps + 1e-6, name + ": sample " + i + " perturbation " + size + " > eps " + eps);
             }
-            assertTrue(r.gradientEvaluations() > 0, name + " counted no gradient evaluations");
+            if (Attacks.isScoreBased(name)) {
+                assertEquals(0, r.gradientEvaluations(), name + " is score-based but took gradients");
+                assertTrue(r.queries() > 0, name + " counted no queries");
+            } else {
+                assertTrue(r.gradientEvaluations() > 0, name + " counted no gradient evaluations");
+            }
         }
     }
 
@@ -102,7 +113,10 @@ class AttackInvariantsTest {
                 : budget(name);
         try (MemoryScope s = MemoryScope.open(); AttackResult r = Attacks.create(name, net, eps, o).run(x, y, null)) {
             AttackMetrics m = AttackMetrics.of(net, x, r.adversarial(), y, r);
-            double limit = name.equals("fgsm") ? 0.35 : 0.05;  // one step is weaker than the iterative attacks
+            // One FGSM step is weaker than the iterative attacks. SimBA tries each of the 144 DCT
+            // directions of a 12 x 12 image once with a fixed step (one pass, as in the paper), so
+            // it cannot search the whole ball; it lands near 0.15 here, far below clean accuracy 1.0.
+            double limit = name.equals("fgsm") ? 0.35 : name.equals("simba") ? 0.3 : 0.05;
             assertTrue(m.robustAccuracy() <= limit, name + " robust accuracy " + m.robustAccuracy() + " at eps " + eps);
         }
     }
