@@ -287,6 +287,18 @@ public abstract class Attack {
         backend.binary(BinaryOp.MIN, active, still, active);
     }
 
+    /**
+     * The logits of x from a forward pass that records no graph (score-based attacks, which count
+     * their own queries with {@link #countQueries}); the result belongs to the caller's scope.
+     */
+    protected Tensor scores(Tensor x) {
+        try (AutoCloseable ng = org.advmia.autograd.Autograd.noGrad()) {
+            return model.logits(Variable.constant(x)).value();
+        } catch (Exception e) {
+            throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
+        }
+    }
+
     /** Counts model queries made outside lossAndGradient (score-based attacks). */
     protected void countQueries(long n) {
         queries += n;
@@ -337,6 +349,22 @@ public abstract class Attack {
             Tensor rows = dst.reshape(n, d);
             backend.binary(BinaryOp.ADD, rows, diff, rows);
         }
+    }
+
+    /**
+     * a where mask is 1 and b where it is 0 (mask [N] of 0/1, one per row), as a new tensor.
+     * Unlike {@link #blendRows} it is exact: a selected row is bit-for-bit a's, with no
+     * b + (a - b) rounding, so a selected point stays inside the ball and the box.
+     */
+    protected Tensor select(Tensor mask, Tensor a, Tensor b) {
+        long n = a.dim(0), d = a.numel() / Math.max(1, n);
+        Tensor m = mask.reshape(n, 1), keep = backend.empty(mask.dtype(), Shape.of(n, 1));
+        Tensor x = newLike(a), y = newLike(b);
+        backend.unary(UnaryOp.AFFINE, m, keep, -1, 1);
+        backend.binary(BinaryOp.MUL, a.reshape(n, d), m, x.reshape(n, d));
+        backend.binary(BinaryOp.MUL, b.reshape(n, d), keep, y.reshape(n, d));
+        backend.binary(BinaryOp.ADD, x, y, x);
+        return x;
     }
 
     protected Tensor newLike(Tensor t) {

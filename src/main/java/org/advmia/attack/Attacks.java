@@ -2,6 +2,7 @@ package org.advmia.attack;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import org.advmia.backend.Norm;
 import org.advmia.nn.Model;
 
@@ -27,6 +28,7 @@ public final class Attacks {
     private static final Map<String, Factory> FACTORIES = new LinkedHashMap<>();
     /** Attacks that only make sense on segmentation models. */
     private static final java.util.Set<String> SEGMENTATION = new java.util.LinkedHashSet<>();
+    private static final Set<String> SCORE_BASED = Set.of("square", "simba");
 
     static {
         FACTORIES.put("fgsm", (m, eps, o) -> new FastGradientSignMethod(m, ThreatModel.linf(eps),
@@ -78,6 +80,13 @@ public final class Attacks {
                 CarliniWagnerL2.DEFAULT_INITIAL_CONST));
         FACTORIES.put("fab-t", (m, eps, o) -> new FastAdaptiveBoundary(m, ThreatModel.linf(eps),
                 apply(base(100, 0, false), o), 9));
+        // Score-based: steps is the query budget (square) or the number of DCT directions (simba).
+        FACTORIES.put("square", (m, eps, o) -> new SquareAttack(m, ThreatModel.linf(eps),
+                apply(base(5000, 0, false), o), 0.8));
+        FACTORIES.put("simba", (m, eps, o) -> new SimpleBlackBoxAttack(m, ThreatModel.linf(eps),
+                apply(base(1000, 0, false), o), 0, o.stepSize() == null));
+        FACTORIES.put("autoattack", (m, eps, o) -> new AutoAttack(m, ThreatModel.linf(eps), apply(base(0, 0, false), o),
+                AutoAttack.standardStages(), o));
     }
 
     private static Attack apgd(Model m, double eps, Overrides o, AttackLoss loss, int targets, String name) {
@@ -157,6 +166,11 @@ public final class Attacks {
                     + String.join(", ", FACTORIES.keySet()));
         }
         return f.create(model, eps, overrides == null ? Overrides.none() : overrides);
+    }
+
+    /** Whether an attack is score-based: it only queries the model's outputs and never takes a gradient. */
+    public static boolean isScoreBased(String name) {
+        return SCORE_BASED.contains(name.toLowerCase());
     }
 
     /** The norm an attack name works in. */

@@ -42,16 +42,20 @@ class AttackInvariantsTest {
     }
 
     /**
-     * APGD's and FAB-T's 100 iterations and CW-L2's 9 x 100 Adam steps are defaults for
-     * evaluations; the invariants hold at any budget, so tests use 20 (FAB-T: 10 per target
-     * class; CW-L2: 20 Adam steps per binary-search step with a larger learning rate, 0.05, so that
-     * 20 steps can still reach the boundary at a large eps). DeepFool stops by itself once a
-     * sample is fooled.
+     * Evaluation budgets (APGD's and FAB-T's 100 iterations, CW-L2's 9 x 100 Adam steps, Square's
+     * 5000 queries) are for real evaluations; the invariants hold at any budget, so tests use 20
+     * steps (FAB-T: 10 per target class; CW-L2: 20 Adam steps per binary-search step with a larger
+     * learning rate, 0.05, so that 20 steps still reach the boundary at a large eps; Square: 300
+     * queries, which leave it 0.025 robust accuracy at eps 0.3; AutoAttack: 20 per stage). SimBA
+     * keeps its default, capped at the 144 basis directions of a 12 x 12 image anyway. DeepFool
+     * stops by itself once a sample is fooled.
      */
     static Attacks.Overrides budget(String name) {
         if (name.equals("cw-l2")) return new Attacks.Overrides(20, 0.05, null, null, null, null, null, null);
         if (name.equals("fab-t")) return new Attacks.Overrides(10, null, null, null, null, null, null, null);
-        return name.startsWith("apgd") ? new Attacks.Overrides(20, null, null, null, null, null, null, null) : null;
+        if (name.equals("square")) return new Attacks.Overrides(300, null, null, null, null, null, null, null);
+        boolean reduced = name.startsWith("apgd") || name.equals("autoattack");
+        return reduced ? new Attacks.Overrides(20, null, null, null, null, null, null, null) : null;
     }
 
     static double eps(String name, double linf) {
@@ -84,7 +88,12 @@ class AttackInvariantsTest {
                 double size = Attacks.normOf(name) == Norm.L2 ? Math.sqrt(sq) : mx;
                 assertTrue(size <= eps + 1e-6, name + ": sample " + i + " perturbation " + size + " > eps " + eps);
             }
-            assertTrue(r.gradientEvaluations() > 0, name + " counted no gradient evaluations");
+            if (Attacks.isScoreBased(name)) {
+                assertEquals(0, r.gradientEvaluations(), name + " is score-based but took gradients");
+                assertTrue(r.queries() > 0, name + " counted no queries");
+            } else {
+                assertTrue(r.gradientEvaluations() > 0, name + " counted no gradient evaluations");
+            }
         }
     }
 
@@ -108,7 +117,10 @@ class AttackInvariantsTest {
                 : budget(name);
         try (MemoryScope s = MemoryScope.open(); AttackResult r = Attacks.create(name, net, eps, o).run(x, y, null)) {
             AttackMetrics m = AttackMetrics.of(net, x, r.adversarial(), y, r);
-            double limit = name.equals("fgsm") ? 0.35 : 0.05;  // one step is weaker than the iterative attacks
+            // One FGSM step is weaker than the iterative attacks. SimBA tries each of the 144 DCT
+            // directions of a 12 x 12 image once with a fixed step (one pass, as in the paper), so
+            // it cannot search the whole ball; it lands near 0.15 here, far below clean accuracy 1.0.
+            double limit = name.equals("fgsm") ? 0.35 : name.equals("simba") ? 0.3 : 0.05;
             assertTrue(m.robustAccuracy() <= limit, name + " robust accuracy " + m.robustAccuracy() + " at eps " + eps);
         }
     }
