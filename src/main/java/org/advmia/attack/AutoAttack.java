@@ -89,6 +89,7 @@ public final class AutoAttack extends Attack {
                             warnings.addAll(SanityFlags.checkBlackBoxBeatsWhiteBox(stage, extra, n));
                         }
                         countQueries(r.queries());
+                        countGradientEvaluations(r.gradientEvaluations());
                     }
                 }
             }
