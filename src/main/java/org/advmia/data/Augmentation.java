@@ -49,24 +49,34 @@ public record Augmentation(double maxDegrees, double hflip, double vflip) {
             return;
         }
         double cos = Math.cos(angle), sin = Math.sin(angle), cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
+        // Output (x, y) samples the input at (sx, sy), which is affine in x along a row.
+        double stepX = fx ? -cos : cos, stepY = fx ? sin : -sin;
         for (int y = 0; y < h; y++) {
-            double dy = (fy ? h - 1 - y : y) - cy;
+            double dy = (fy ? h - 1 - y : y) - cy, dx0 = (fx ? w - 1 : 0) - cx;
+            double sx0 = cos * dx0 + sin * dy + cx, sy0 = -sin * dx0 + cos * dy + cy;
+            int row = dstOffset + y * w;
             for (int x = 0; x < w; x++) {
-                double dx = (fx ? w - 1 - x : x) - cx;
-                double sx = cos * dx + sin * dy + cx, sy = -sin * dx + cos * dy + cy;
-                int o = y * w + x;
+                double sx = sx0 + x * stepX, sy = sy0 + x * stepY;
                 int x0 = (int) Math.floor(sx), y0 = (int) Math.floor(sy);
                 float ax = (float) (sx - x0), ay = (float) (sy - y0);
-                for (int ch = 0; ch < c; ch++) {
-                    int base = ch * plane;
-                    float v00 = at(image, base, x0, y0, w, h), v10 = at(image, base, x0 + 1, y0, w, h);
-                    float v01 = at(image, base, x0, y0 + 1, w, h), v11 = at(image, base, x0 + 1, y0 + 1, w, h);
-                    float top = v00 + ax * (v10 - v00), bottom = v01 + ax * (v11 - v01);
-                    dst[dstOffset + base + o] = top + ay * (bottom - top);
+                if (x0 >= 0 && y0 >= 0 && x0 < w - 1 && y0 < h - 1) {
+                    float w00 = (1 - ax) * (1 - ay), w10 = ax * (1 - ay), w01 = (1 - ax) * ay, w11 = ax * ay;
+                    int s00 = y0 * w + x0;
+                    for (int ch = 0, base = 0; ch < c; ch++, base += plane) {
+                        int i = base + s00;
+                        dst[row + base + x] = w00 * image[i] + w10 * image[i + 1] + w01 * image[i + w] + w11 * image[i + w + 1];
+                    }
+                } else {
+                    for (int ch = 0, base = 0; ch < c; ch++, base += plane) {
+                        float v00 = at(image, base, x0, y0, w, h), v10 = at(image, base, x0 + 1, y0, w, h);
+                        float v01 = at(image, base, x0, y0 + 1, w, h), v11 = at(image, base, x0 + 1, y0 + 1, w, h);
+                        float top = v00 + ax * (v10 - v00), bottom = v01 + ax * (v11 - v01);
+                        dst[row + base + x] = top + ay * (bottom - top);
+                    }
                 }
                 if (mask != null) {
                     int nx = (int) Math.round(sx), ny = (int) Math.round(sy);
-                    maskDst[maskOffset + o] = nx >= 0 && ny >= 0 && nx < w && ny < h ? mask[ny * w + nx] : 0;
+                    maskDst[maskOffset + y * w + x] = nx >= 0 && ny >= 0 && nx < w && ny < h ? mask[ny * w + nx] : 0;
                 }
             }
         }

@@ -21,10 +21,16 @@ import org.bytedeco.opencv.opencv_core.Size;
  * Image decoding and geometric preprocessing through the OpenCV preset (PNG, JPEG, TIFF, BMP).
  * Files are read in Java and decoded from memory, so a missing file, a truncated PNG or JPEG
  * (no IEND / EOI marker) and an undecodable file each get an error naming the file and the
- * context (e.g. the CSV line). Callers close the Mats they receive.
+ * context (e.g. the CSV line). Callers close the Mats they receive. OpenCV runs single-threaded
+ * inside each loader worker (-Dadvmia.opencv.threads=N overrides).
  */
 final class ImageCodec {
     private ImageCodec() {}
+
+    static {
+        // The loader's workers are the parallelism; OpenCV's own pool would oversubscribe the cores.
+        org.bytedeco.opencv.global.opencv_core.setNumThreads(Integer.getInteger("advmia.opencv.threads", 1));
+    }
 
     static final int GREY = opencv_imgcodecs.IMREAD_GRAYSCALE;
     static final int COLOR = opencv_imgcodecs.IMREAD_COLOR;

@@ -122,7 +122,7 @@ public final class Npy {
     }
 
     private static NpyArray.Bytes toCOrder(NpyArray.Bytes f, long[] shape, int item, String source) {
-        if (f.length() > NpyArray.HEAP_LIMIT) {
+        if (f.length() > NpyArray.heapLimit) {
             throw new IllegalArgumentException(source + ": fortran_order arrays over 1 GiB are not supported; "
                     + "save it in C order (numpy.ascontiguousarray)");
         }

@@ -35,7 +35,8 @@ public final class NpyArray {
         }
     }
 
-    static final long HEAP_LIMIT = 1L << 30;
+    /** Arrays up to this many bytes live on the heap; larger ones are mapped in chunks this size (tests lower it). */
+    static long heapLimit = 1L << 30;
 
     public final String source;
     public final String descr;
@@ -123,7 +124,8 @@ public final class NpyArray {
 
     /** Reads exactly n bytes from in: onto the heap when small, else into a mapped temporary file. */
     static Bytes readBytes(InputStream in, long n, String source) throws IOException {
-        if (n <= HEAP_LIMIT) {
+        long chunk = heapLimit;
+        if (n <= chunk) {
             byte[] a = in.readNBytes((int) n);
             if (a.length != n) throw truncated(source, n, a.length);
             return heap(a);
@@ -137,11 +139,11 @@ public final class NpyArray {
             if (copied != n) throw truncated(source, n, copied);
             List<MappedByteBuffer> chunks = new ArrayList<>();
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.READ)) {
-                for (long off = 0; off < n; off += HEAP_LIMIT) {
-                    chunks.add(ch.map(FileChannel.MapMode.READ_ONLY, off, Math.min(HEAP_LIMIT, n - off)));
+                for (long off = 0; off < n; off += chunk) {
+                    chunks.add(ch.map(FileChannel.MapMode.READ_ONLY, off, Math.min(chunk, n - off)));
                 }
             }
-            return new Mapped(chunks, n);
+            return new Mapped(chunks, chunk, n);
         } finally {
             Files.deleteIfExists(tmp); // the mapping stays valid
         }
@@ -180,11 +182,11 @@ public final class NpyArray {
         };
     }
 
-    private record Mapped(List<MappedByteBuffer> chunks, long length) implements Bytes {
+    private record Mapped(List<MappedByteBuffer> chunks, long chunk, long length) implements Bytes {
         public void get(long offset, byte[] dst, int dstOffset, int len) {
             while (len > 0) {
-                int c = (int) (offset / HEAP_LIMIT), o = (int) (offset % HEAP_LIMIT);
-                int n = (int) Math.min(len, HEAP_LIMIT - o);
+                int c = (int) (offset / chunk), o = (int) (offset % chunk);
+                int n = (int) Math.min(len, chunk - o);
                 chunks.get(c).get(o, dst, dstOffset, n);
                 offset += n;
                 dstOffset += n;

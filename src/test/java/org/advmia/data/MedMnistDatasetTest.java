@@ -112,4 +112,18 @@ class MedMnistDatasetTest {
             assertArrayEquals(d.label(Split.TRAIN, i), d.get(Split.TRAIN, i).label());
         }
     }
+
+    /** Arrays over the heap limit (1 GiB) are inflated to a mapped file; chunk edges must not show. */
+    @Test
+    void mappedLargeArraysReadTheSame() {
+        Path f = DataFixtures.medmnist(dir.resolve("big.npz"), 28, 28, 3, new int[] {40, 5, 5}, 1, 9, 2);
+        Dataset heap = MedMnistDataset.open(f);
+        long saved = NpyArray.heapLimit;
+        NpyArray.heapLimit = 1000; // 28 x 28 x 3 images straddle 1000-byte chunks
+        try {
+            ExportRoundTripTest.assertSameData(heap, MedMnistDataset.open(f));
+        } finally {
+            NpyArray.heapLimit = saved;
+        }
+    }
 }
