@@ -36,66 +36,118 @@ inline int conv_geom(const char* op, const long* a, ConvGeom* g) {
   return 0;
 }
 
-// Images per GEMM: enough columns to keep the GEMM efficient, few enough that the column
-// buffer stays in cache (measured: 2-8 images of SmallCNN beat the whole batch by 2x).
-inline long conv_chunk(const ConvGeom& g) {
-  long target = 1024;
-  long b = (target + g.OHW() - 1) / g.OHW();
-  long max_by_cache = std::max(1L, (1L << 20) / std::max(1L, g.K() * g.OHW()));
-  b = std::min(b, max_by_cache);
-  return std::max(1L, std::min(b, std::max(1L, g.N)));
+// How a convolution is cut into GEMMs. The column buffer (K rows, one column per output
+// pixel) should stay in L2 (2 MB here) while each GEMM keeps at least ADV_CONV_MIN_COLS columns,
+// below which OpenBLAS runs thin. So: images whose columns exceed ADV_CONV_COL_BUDGET elements are
+// cut into equal tiles of output rows (if the tiles keep >= ADV_CONV_MIN_COLS columns); smaller
+// images are batched, `nb` per GEMM, up to the budget or up to ADV_CONV_MIN_COLS columns,
+// whichever is more. Measured (one thread, CPU ms for forward / backward-data / backward-filter;
+// see benchmarks/README.md): ResNet-18's 64-channel layer (K = 576, 1024 pixels) 50 / 44 / 52 with
+// whole images and 45 / 43 / 48 in tiles; SmallCNN's conv2 (K = 288, 576 pixels) is fastest one
+// image at a time; a 512-channel 4x4 layer needs >= 256 columns (16 images) or it runs 3x slower.
+#ifndef ADV_CONV_COL_BUDGET
+#define ADV_CONV_COL_BUDGET (256L * 1024)
+#endif
+#ifndef ADV_CONV_MIN_COLS
+#define ADV_CONV_MIN_COLS 256L
+#endif
+
+struct ConvPlan {
+  long nb;      // images per chunk
+  long rows;    // output rows per GEMM when nb == 1 (== OH: whole images)
+  long chunks;  // ceil(N / nb)
+};
+
+inline ConvPlan conv_plan(const ConvGeom& g) {
+  const long K = g.K(), OHW = g.OHW(), N = std::max(1L, g.N), colsz = K * OHW;
+  ConvPlan p{1, g.OH, 0};
+  if (colsz > ADV_CONV_COL_BUDGET && OHW >= 2 * ADV_CONV_MIN_COLS && !g.pointwise()) {
+    long tiles = std::min((colsz + ADV_CONV_COL_BUDGET - 1) / ADV_CONV_COL_BUDGET, OHW / ADV_CONV_MIN_COLS);
+    tiles = std::min(tiles, g.OH);
+    p.rows = (g.OH + tiles - 1) / tiles;
+  } else {
+    // Thin-K layers (a network's first convolution: K = C*KH*KW = 9 or 27) do too little work
+    // per output element to pay for batching's extra copy of the output: only reach MIN_COLS.
+    long by_cache = K < 64 ? 0 : ADV_CONV_COL_BUDGET / colsz;
+    long by_cols = (ADV_CONV_MIN_COLS + OHW - 1) / OHW;
+    p.nb = std::min(N, std::max(1L, std::max(by_cache, by_cols)));
+  }
+  // With few chunks, even them out so that no thread gets one more than the others.
+  const long threads = omp_get_max_threads();
+  p.chunks = (N + p.nb - 1) / p.nb;
+  if (threads > 1 && p.chunks > threads && p.chunks < 4 * threads) {
+    long c = (p.chunks + threads - 1) / threads * threads;
+    p.nb = (N + c - 1) / c;
+    p.chunks = (N + p.nb - 1) / p.nb;
+  }
+  return p;
 }
 
-// col[(c*KH+kh)*KW+kw, col0 + oh*OW+ow] = x[c0+c, ih, iw] (0 outside), for one image.
-template <class T> void im2col(const ConvGeom& g, const T* x, long c0, T* col, long ldcol, long col0) {
-  const long Cg = g.Cg();
+// The output columns ow in [*lo, *hi) whose input column iw0 + ow * sw lies inside [0, W);
+// the others read padding. Lets im2col and col2im run branch-free (vectorizable) inner loops.
+inline void valid_cols(const ConvGeom& g, long iw0, long* lo, long* hi) {
+  long l = iw0 >= 0 ? 0 : (-iw0 + g.sw - 1) / g.sw;
+  long h = g.W - 1 - iw0 < 0 ? 0 : (g.W - 1 - iw0) / g.sw + 1;
+  l = std::min(l, g.OW);
+  *lo = l;
+  *hi = std::max(l, std::min(h, g.OW));
+}
+
+// col[(c*KH+kh)*KW+kw, col0 + (oh-oh0)*OW+ow] = x[c0+c, ih, iw] (0 outside), for one image's
+// output rows [oh0, oh1).
+template <class T> void im2col(const ConvGeom& g, const T* x, long c0, T* col, long ldcol, long col0, long oh0,
+                               long oh1) {
+  const long Cg = g.Cg(), OW = g.OW, sw = g.sw;
   for (long c = 0; c < Cg; c++) {
     const T* xc = x + (c0 + c) * g.HW();
     for (long kh = 0; kh < g.KH; kh++)
       for (long kw = 0; kw < g.KW; kw++) {
         T* row = col + ((c * g.KH + kh) * g.KW + kw) * ldcol + col0;
-        for (long oh = 0; oh < g.OH; oh++) {
-          long ih = oh * g.sh - g.ph + kh * g.dh;
-          T* out = row + oh * g.OW;
+        const long iw0 = kw * g.dw - g.pw;
+        long lo, hi;
+        valid_cols(g, iw0, &lo, &hi);
+        for (long oh = oh0; oh < oh1; oh++) {
+          const long ih = oh * g.sh - g.ph + kh * g.dh;
+          T* out = row + (oh - oh0) * OW;
           if (ih < 0 || ih >= g.H) {
-            for (long ow = 0; ow < g.OW; ow++) out[ow] = 0;
+            std::fill(out, out + OW, (T)0);
             continue;
           }
-          const T* xr = xc + ih * g.W;
-          long iw0 = -g.pw + kw * g.dw;
-          if (g.sw == 1) {
-            for (long ow = 0; ow < g.OW; ow++) {
-              long iw = iw0 + ow;
-              out[ow] = (iw >= 0 && iw < g.W) ? xr[iw] : (T)0;
-            }
+          const T* xr = xc + ih * g.W + iw0;
+          for (long ow = 0; ow < lo; ow++) out[ow] = 0;
+          if (sw == 1) {
+            for (long ow = lo; ow < hi; ow++) out[ow] = xr[ow];
           } else {
-            for (long ow = 0; ow < g.OW; ow++) {
-              long iw = iw0 + ow * g.sw;
-              out[ow] = (iw >= 0 && iw < g.W) ? xr[iw] : (T)0;
-            }
+            for (long ow = lo; ow < hi; ow++) out[ow] = xr[ow * sw];
           }
+          for (long ow = hi; ow < OW; ow++) out[ow] = 0;
         }
       }
   }
 }
 
-// The adjoint of im2col: accumulates columns back into one image's channels [c0, c0+Cg).
-template <class T> void col2im(const ConvGeom& g, const T* col, long ldcol, long col0, T* x, long c0) {
-  const long Cg = g.Cg();
+// The adjoint of im2col: accumulates the columns of output rows [oh0, oh1) back into one
+// image's channels [c0, c0+Cg).
+template <class T> void col2im(const ConvGeom& g, const T* col, long ldcol, long col0, T* x, long c0, long oh0,
+                               long oh1) {
+  const long Cg = g.Cg(), OW = g.OW, sw = g.sw;
   for (long c = 0; c < Cg; c++) {
     T* xc = x + (c0 + c) * g.HW();
     for (long kh = 0; kh < g.KH; kh++)
       for (long kw = 0; kw < g.KW; kw++) {
         const T* row = col + ((c * g.KH + kh) * g.KW + kw) * ldcol + col0;
-        for (long oh = 0; oh < g.OH; oh++) {
-          long ih = oh * g.sh - g.ph + kh * g.dh;
+        const long iw0 = kw * g.dw - g.pw;
+        long lo, hi;
+        valid_cols(g, iw0, &lo, &hi);
+        for (long oh = oh0; oh < oh1; oh++) {
+          const long ih = oh * g.sh - g.ph + kh * g.dh;
           if (ih < 0 || ih >= g.H) continue;
-          T* xr = xc + ih * g.W;
-          const T* in = row + oh * g.OW;
-          long iw0 = -g.pw + kw * g.dw;
-          for (long ow = 0; ow < g.OW; ow++) {
-            long iw = iw0 + ow * g.sw;
-            if (iw >= 0 && iw < g.W) xr[iw] += in[ow];
+          T* xr = xc + ih * g.W + iw0;
+          const T* in = row + (oh - oh0) * OW;
+          if (sw == 1) {
+            for (long ow = lo; ow < hi; ow++) xr[ow] += in[ow];
+          } else {
+            for (long ow = lo; ow < hi; ow++) xr[ow * sw] += in[ow];
           }
         }
       }
@@ -188,7 +240,8 @@ template <class T> int conv_fwd_impl(const ConvGeom& g, long xa, long wa, long b
   if (g.N == 0) return 0;
   if (g.depthwise()) { depthwise_fwd<T>(g, x, w, b, y); return 0; }
   const long Cg = g.Cg(), Cog = g.Cog(), K = g.K(), HW = g.HW(), OHW = g.OHW();
-  const long nb = conv_chunk(g), chunks = (g.N + nb - 1) / nb;
+  const ConvPlan plan = conv_plan(g);
+  const long nb = plan.nb, chunks = plan.chunks;
   const bool outer = chunks >= omp_get_max_threads() && omp_get_max_threads() > 1;
 #pragma omp parallel for schedule(dynamic, 1) if (outer)
   for (long ch = 0; ch < chunks; ch++) {
@@ -199,16 +252,20 @@ template <class T> int conv_fwd_impl(const ConvGeom& g, long xa, long wa, long b
         T* yo = y + (n0 * g.Cout + grp * Cog) * OHW;
         if (g.pointwise()) {
           gemm_auto<T>(!outer, false, false, Cog, OHW, K, 1, wg, K, x + (n0 * g.C + grp * Cg) * HW, HW, 0, yo, OHW);
-        } else {
-          T* col = scratch<T>(0, K * OHW);
-          im2col<T>(g, x + n0 * g.C * HW, grp * Cg, col, OHW, 0);
-          gemm_auto<T>(!outer, false, false, Cog, OHW, K, 1, wg, K, col, OHW, 0, yo, OHW);
+          continue;
+        }
+        // Output-row tiles; each GEMM writes its rows of y in place (ldc = OH*OW).
+        for (long oh0 = 0; oh0 < g.OH; oh0 += plan.rows) {
+          const long oh1 = std::min(g.OH, oh0 + plan.rows), cols = (oh1 - oh0) * g.OW;
+          T* col = scratch<T>(0, K * cols);
+          im2col<T>(g, x + n0 * g.C * HW, grp * Cg, col, cols, 0, oh0, oh1);
+          gemm_auto<T>(!outer, false, false, Cog, cols, K, 1, wg, K, col, cols, 0, yo + oh0 * g.OW, OHW);
         }
         continue;
       }
       const long ld = cnt * OHW;
       T* col = scratch<T>(0, K * ld);
-      for (long i = 0; i < cnt; i++) im2col<T>(g, x + (n0 + i) * g.C * HW, grp * Cg, col, ld, i * OHW);
+      for (long i = 0; i < cnt; i++) im2col<T>(g, x + (n0 + i) * g.C * HW, grp * Cg, col, ld, i * OHW, 0, g.OH);
       T* tmp = scratch<T>(1, Cog * ld);
       gemm_auto<T>(!outer, false, false, Cog, ld, K, 1, wg, K, col, ld, 0, tmp, ld);
       for (long i = 0; i < cnt; i++)
@@ -233,7 +290,8 @@ template <class T> int conv_bwd_data_impl(const ConvGeom& g, long gya, long wa, 
   if (g.N == 0) return 0;
   if (g.depthwise()) { depthwise_bwd_data<T>(g, gy, w, gx); return 0; }
   const long Cg = g.Cg(), Cog = g.Cog(), K = g.K(), HW = g.HW(), OHW = g.OHW();
-  const long nb = conv_chunk(g), chunks = (g.N + nb - 1) / nb;
+  const ConvPlan plan = conv_plan(g);
+  const long nb = plan.nb, chunks = plan.chunks;
   const bool outer = chunks >= omp_get_max_threads() && omp_get_max_threads() > 1;
 #pragma omp parallel for schedule(dynamic, 1) if (outer)
   for (long ch = 0; ch < chunks; ch++) {
@@ -241,57 +299,63 @@ template <class T> int conv_bwd_data_impl(const ConvGeom& g, long gya, long wa, 
     if (!g.pointwise() || cnt > 1) std::fill(gx + n0 * g.C * HW, gx + (n0 + cnt) * g.C * HW, (T)0);
     for (long grp = 0; grp < g.groups; grp++) {
       const T* wg = w + grp * Cog * K;
-      const T* gyb;
-      long ld = cnt * OHW;
       if (cnt == 1) {
-        gyb = gy + (n0 * g.Cout + grp * Cog) * OHW;
+        const T* gyb = gy + (n0 * g.Cout + grp * Cog) * OHW;
         if (g.pointwise()) {
           gemm_auto<T>(!outer, true, false, K, OHW, Cog, 1, wg, K, gyb, OHW, 0, gx + (n0 * g.C + grp * Cg) * HW, HW);
           continue;
         }
-      } else {
-        T* tmp = scratch<T>(1, Cog * ld);
-        for (long i = 0; i < cnt; i++)
-          for (long co = 0; co < Cog; co++)
-            std::memcpy(tmp + co * ld + i * OHW, gy + ((n0 + i) * g.Cout + grp * Cog + co) * OHW, sizeof(T) * OHW);
-        gyb = tmp;
+        // Output-row tiles, one after another (tiles of one image overlap in the input rows
+        // that col2im accumulates into, so they stay on one thread).
+        for (long oh0 = 0; oh0 < g.OH; oh0 += plan.rows) {
+          const long oh1 = std::min(g.OH, oh0 + plan.rows), cols = (oh1 - oh0) * g.OW;
+          T* col = scratch<T>(0, K * cols);
+          gemm_auto<T>(!outer, true, false, K, cols, Cog, 1, wg, K, gyb + oh0 * g.OW, OHW, 0, col, cols);
+          col2im<T>(g, col, cols, 0, gx + n0 * g.C * HW, grp * Cg, oh0, oh1);
+        }
+        continue;
       }
+      const long ld = cnt * OHW;
+      T* tmp = scratch<T>(1, Cog * ld);
+      for (long i = 0; i < cnt; i++)
+        for (long co = 0; co < Cog; co++)
+          std::memcpy(tmp + co * ld + i * OHW, gy + ((n0 + i) * g.Cout + grp * Cog + co) * OHW, sizeof(T) * OHW);
       T* col = scratch<T>(0, K * ld);
-      gemm_auto<T>(!outer, true, false, K, ld, Cog, 1, wg, K, gyb, ld, 0, col, ld);
-      for (long i = 0; i < cnt; i++) col2im<T>(g, col, ld, i * OHW, gx + (n0 + i) * g.C * HW, grp * Cg);
+      gemm_auto<T>(!outer, true, false, K, ld, Cog, 1, wg, K, tmp, ld, 0, col, ld);
+      for (long i = 0; i < cnt; i++) col2im<T>(g, col, ld, i * OHW, gx + (n0 + i) * g.C * HW, grp * Cg, 0, g.OH);
     }
   }
   return 0;
 }
 
 // Accumulates one chunk's filter gradient into gw (beta = 1).
-template <class T> void conv_bwd_filter_chunk(const ConvGeom& g, const T* x, const T* gy, T* gw, long n0, long cnt,
-                                              bool inner_parallel) {
+template <class T> void conv_bwd_filter_chunk(const ConvGeom& g, const ConvPlan& plan, const T* x, const T* gy, T* gw,
+                                              long n0, long cnt, bool inner_parallel) {
   const long Cg = g.Cg(), Cog = g.Cog(), K = g.K(), HW = g.HW(), OHW = g.OHW();
-  const long ld = cnt * OHW;
   for (long grp = 0; grp < g.groups; grp++) {
     T* gwg = gw + grp * Cog * K;
-    const T *col, *gyb;
     if (cnt == 1) {
-      gyb = gy + (n0 * g.Cout + grp * Cog) * OHW;
+      const T* gyb = gy + (n0 * g.Cout + grp * Cog) * OHW;
       if (g.pointwise()) {
-        col = x + (n0 * g.C + grp * Cg) * HW;
-      } else {
-        T* c = scratch<T>(0, K * ld);
-        im2col<T>(g, x + n0 * g.C * HW, grp * Cg, c, ld, 0);
-        col = c;
+        gemm_auto<T>(inner_parallel, false, true, Cog, K, OHW, 1, gyb, OHW, x + (n0 * g.C + grp * Cg) * HW, HW, 1, gwg, K);
+        continue;
       }
-    } else {
-      T* c = scratch<T>(0, K * ld);
-      for (long i = 0; i < cnt; i++) im2col<T>(g, x + (n0 + i) * g.C * HW, grp * Cg, c, ld, i * OHW);
-      col = c;
-      T* tmp = scratch<T>(1, Cog * ld);
-      for (long i = 0; i < cnt; i++)
-        for (long co = 0; co < Cog; co++)
-          std::memcpy(tmp + co * ld + i * OHW, gy + ((n0 + i) * g.Cout + grp * Cog + co) * OHW, sizeof(T) * OHW);
-      gyb = tmp;
+      for (long oh0 = 0; oh0 < g.OH; oh0 += plan.rows) {
+        const long oh1 = std::min(g.OH, oh0 + plan.rows), cols = (oh1 - oh0) * g.OW;
+        T* col = scratch<T>(0, K * cols);
+        im2col<T>(g, x + n0 * g.C * HW, grp * Cg, col, cols, 0, oh0, oh1);
+        gemm_auto<T>(inner_parallel, false, true, Cog, K, cols, 1, gyb + oh0 * g.OW, OHW, col, cols, 1, gwg, K);
+      }
+      continue;
     }
-    gemm_auto<T>(inner_parallel, false, true, Cog, K, ld, 1, gyb, ld, col, ld, 1, gwg, K);
+    const long ld = cnt * OHW;
+    T* col = scratch<T>(0, K * ld);
+    for (long i = 0; i < cnt; i++) im2col<T>(g, x + (n0 + i) * g.C * HW, grp * Cg, col, ld, i * OHW, 0, g.OH);
+    T* tmp = scratch<T>(1, Cog * ld);
+    for (long i = 0; i < cnt; i++)
+      for (long co = 0; co < Cog; co++)
+        std::memcpy(tmp + co * ld + i * OHW, gy + ((n0 + i) * g.Cout + grp * Cog + co) * OHW, sizeof(T) * OHW);
+    gemm_auto<T>(inner_parallel, false, true, Cog, K, ld, 1, tmp, ld, col, ld, 1, gwg, K);
   }
 }
 
@@ -317,7 +381,8 @@ template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya
   const long wsize = g.Cout * g.K();
   std::fill(gw, gw + wsize, (T)0);
   if (g.N == 0) return 0;
-  const long nb = conv_chunk(g), chunks = (g.N + nb - 1) / nb;
+  const ConvPlan plan = conv_plan(g);
+  const long nb = plan.nb, chunks = plan.chunks;
   const int threads = omp_get_max_threads();
   if (chunks >= threads && threads > 1) {
 #pragma omp parallel
@@ -327,7 +392,7 @@ template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya
 #pragma omp for schedule(dynamic, 1)
       for (long ch = 0; ch < chunks; ch++) {
         long n0 = ch * nb;
-        conv_bwd_filter_chunk<T>(g, x, gy, part, n0, std::min(nb, g.N - n0), false);
+        conv_bwd_filter_chunk<T>(g, plan, x, gy, part, n0, std::min(nb, g.N - n0), false);
       }
 #pragma omp critical
       for (long i = 0; i < wsize; i++) gw[i] += part[i];
@@ -335,7 +400,7 @@ template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya
   } else {
     for (long ch = 0; ch < chunks; ch++) {
       long n0 = ch * nb;
-      conv_bwd_filter_chunk<T>(g, x, gy, gw, n0, std::min(nb, g.N - n0), true);
+      conv_bwd_filter_chunk<T>(g, plan, x, gy, gw, n0, std::min(nb, g.N - n0), true);
     }
   }
   return 0;

@@ -54,12 +54,42 @@ template <class T> inline T unary_grad(int op, T x, T y, T gy, T a, T b) {
   return gy;
 }
 
+// The op is a template parameter so that each loop compiles to straight-line vector code; a
+// switch inside the loop kept GCC from vectorizing it (ReLU backward ran at ~3.5 GB/s).
+template <int OP, class T> void unary_loop(const T* xp, T* yp, long n, T ta, T tb) {
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+  for (long i = 0; i < n; i++) yp[i] = unary_value<T>(OP, xp[i], ta, tb);
+}
+
+// HX / HY: whether x / y were passed (an op's derivative needs at most one of them).
+template <int OP, bool HX, bool HY, class T> void unary_bwd_loop(const T* xp, const T* yp, const T* gyp, T* gxp, long n,
+                                                                  T ta, T tb) {
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+  for (long i = 0; i < n; i++) gxp[i] = unary_grad<T>(OP, HX ? xp[i] : (T)0, HY ? yp[i] : (T)0, gyp[i], ta, tb);
+}
+
+template <int OP, class T> void unary_bwd_dispatch(const T* xp, const T* yp, const T* gyp, T* gxp, long n, T ta, T tb) {
+  // ReLU's derivative reads only x: skip streaming y even when the caller passed it.
+  const bool hx = xp != nullptr, hy = yp != nullptr && !(OP == U_RELU && hx);
+  if (hx && hy) unary_bwd_loop<OP, true, true, T>(xp, yp, gyp, gxp, n, ta, tb);
+  else if (hx) unary_bwd_loop<OP, true, false, T>(xp, yp, gyp, gxp, n, ta, tb);
+  else if (hy) unary_bwd_loop<OP, false, true, T>(xp, yp, gyp, gxp, n, ta, tb);
+  else unary_bwd_loop<OP, false, false, T>(xp, yp, gyp, gxp, n, ta, tb);
+}
+
+#define ADV_UNARY_CASES(M) \
+  M(U_NEG) M(U_EXP) M(U_LOG) M(U_SQRT) M(U_ABS) M(U_SIGN) M(U_RELU) M(U_RELU6) M(U_LEAKY_RELU) M(U_SIGMOID) \
+  M(U_TANH) M(U_SQUARE) M(U_RECIPROCAL) M(U_AFFINE) M(U_CLAMP) M(U_POW)
+
 template <class T> int unary_impl(int op, long x, long y, long n, double a, double b) {
   const T* xp = ptr<const T>(x);
   T* yp = ptr<T>(y);
   const T ta = (T)a, tb = (T)b;
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (long i = 0; i < n; i++) yp[i] = unary_value<T>(op, xp[i], ta, tb);
+  switch (op) {
+#define ADV_CASE(OP) case OP: unary_loop<OP, T>(xp, yp, n, ta, tb); break;
+    ADV_UNARY_CASES(ADV_CASE)
+#undef ADV_CASE
+  }
   return 0;
 }
 
@@ -69,8 +99,11 @@ template <class T> int unary_bwd_impl(int op, long x, long y, long gy, long gx, 
   const T* gyp = ptr<const T>(gy);
   T* gxp = ptr<T>(gx);
   const T ta = (T)a, tb = (T)b;
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (long i = 0; i < n; i++) gxp[i] = unary_grad<T>(op, xp ? xp[i] : (T)0, yp ? yp[i] : (T)0, gyp[i], ta, tb);
+  switch (op) {
+#define ADV_CASE(OP) case OP: unary_bwd_dispatch<OP, T>(xp, yp, gyp, gxp, n, ta, tb); break;
+    ADV_UNARY_CASES(ADV_CASE)
+#undef ADV_CASE
+  }
   return 0;
 }
 
@@ -93,16 +126,26 @@ template <class T> inline T binary_value(int op, T a, T b) {
 
 constexpr int kMaxDims = 8;
 
-template <class T> int binary_impl(int op, long a, long b, long y, int ndim, const long* shape,
-                                   const long* as, const long* bs) {
-  const T* ap = ptr<const T>(a);
-  const T* bp = ptr<const T>(b);
-  T* yp = ptr<T>(y);
-  long inner = shape[ndim - 1];
-  long rows = 1;
-  for (int d = 0; d < ndim - 1; d++) rows *= shape[d];
+// Whether an operand with these strides is laid out densely (row-major, no broadcast axis).
+inline bool dense_strides(int ndim, const long* shape, const long* st) {
+  long expect = 1;
+  for (int d = ndim - 1; d >= 0; d--) {
+    if (shape[d] != 1 && st[d] != expect) return false;
+    expect *= shape[d];
+  }
+  return true;
+}
+
+// The op is a template parameter (see unary_loop); dense operands take one flat loop.
+template <int OP, class T> void binary_loop(const T* ap, const T* bp, T* yp, long rows, long inner, int ndim,
+                                            const long* shape, const long* as, const long* bs) {
+  const long total = rows * inner;
+  if (dense_strides(ndim, shape, as) && dense_strides(ndim, shape, bs)) {
+#pragma omp parallel for schedule(static) if (total > kParallelGrain)
+    for (long i = 0; i < total; i++) yp[i] = binary_value<T>(OP, ap[i], bp[i]);
+    return;
+  }
   const long ai = as[ndim - 1], bi = bs[ndim - 1];
-  long total = rows * inner;
 #pragma omp parallel for schedule(static) if (total > kParallelGrain)
   for (long r = 0; r < rows; r++) {
     long rem = r, ao = 0, bo = 0;
@@ -116,16 +159,32 @@ template <class T> int binary_impl(int op, long a, long b, long y, int ndim, con
     const T* ar = ap + ao;
     const T* br = bp + bo;
     if (ai == 1 && bi == 1) {
-      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(op, ar[i], br[i]);
+      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(OP, ar[i], br[i]);
     } else if (ai == 1 && bi == 0) {
       const T bv = br[0];
-      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(op, ar[i], bv);
+      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(OP, ar[i], bv);
     } else if (ai == 0 && bi == 1) {
       const T av = ar[0];
-      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(op, av, br[i]);
+      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(OP, av, br[i]);
     } else {
-      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(op, ar[i * ai], br[i * bi]);
+      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(OP, ar[i * ai], br[i * bi]);
     }
+  }
+}
+
+template <class T> int binary_impl(int op, long a, long b, long y, int ndim, const long* shape,
+                                   const long* as, const long* bs) {
+  const T* ap = ptr<const T>(a);
+  const T* bp = ptr<const T>(b);
+  T* yp = ptr<T>(y);
+  long inner = shape[ndim - 1];
+  long rows = 1;
+  for (int d = 0; d < ndim - 1; d++) rows *= shape[d];
+  switch (op) {
+#define ADV_CASE(OP) case OP: binary_loop<OP, T>(ap, bp, yp, rows, inner, ndim, shape, as, bs); break;
+    ADV_CASE(B_ADD) ADV_CASE(B_SUB) ADV_CASE(B_MUL) ADV_CASE(B_DIV) ADV_CASE(B_MAX) ADV_CASE(B_MIN) ADV_CASE(B_GT)
+    ADV_CASE(B_GE) ADV_CASE(B_EQ)
+#undef ADV_CASE
   }
   return 0;
 }
