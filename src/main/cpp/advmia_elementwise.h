@@ -1,6 +1,7 @@
 // Elementwise, broadcast, copy and reduction kernels.
 #pragma once
 #include "advmia_common.h"
+#include "advmia_pool.h"
 
 namespace adv {
 
@@ -57,15 +58,17 @@ template <class T> inline T unary_grad(int op, T x, T y, T gy, T a, T b) {
 // The op is a template parameter so that each loop compiles to straight-line vector code; a
 // switch inside the loop kept GCC from vectorizing it (ReLU backward ran at ~3.5 GB/s).
 template <int OP, class T> void unary_loop(const T* xp, T* yp, long n, T ta, T tb) {
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (long i = 0; i < n; i++) yp[i] = unary_value<T>(OP, xp[i], ta, tb);
+  parallel_range(n, kParallelGrain, [&](long i0, long i1) {
+    for (long i = i0; i < i1; i++) yp[i] = unary_value<T>(OP, xp[i], ta, tb);
+  });
 }
 
 // HX / HY: whether x / y were passed (an op's derivative needs at most one of them).
 template <int OP, bool HX, bool HY, class T> void unary_bwd_loop(const T* xp, const T* yp, const T* gyp, T* gxp, long n,
                                                                   T ta, T tb) {
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (long i = 0; i < n; i++) gxp[i] = unary_grad<T>(OP, HX ? xp[i] : (T)0, HY ? yp[i] : (T)0, gyp[i], ta, tb);
+  parallel_range(n, kParallelGrain, [&](long i0, long i1) {
+    for (long i = i0; i < i1; i++) gxp[i] = unary_grad<T>(OP, HX ? xp[i] : (T)0, HY ? yp[i] : (T)0, gyp[i], ta, tb);
+  });
 }
 
 template <int OP, class T> void unary_bwd_dispatch(const T* xp, const T* yp, const T* gyp, T* gxp, long n, T ta, T tb) {
@@ -141,13 +144,13 @@ template <int OP, class T> void binary_loop(const T* ap, const T* bp, T* yp, lon
                                             const long* shape, const long* as, const long* bs) {
   const long total = rows * inner;
   if (dense_strides(ndim, shape, as) && dense_strides(ndim, shape, bs)) {
-#pragma omp parallel for schedule(static) if (total > kParallelGrain)
-    for (long i = 0; i < total; i++) yp[i] = binary_value<T>(OP, ap[i], bp[i]);
+    parallel_range(total, kParallelGrain, [&](long i0, long i1) {
+      for (long i = i0; i < i1; i++) yp[i] = binary_value<T>(OP, ap[i], bp[i]);
+    });
     return;
   }
   const long ai = as[ndim - 1], bi = bs[ndim - 1];
-#pragma omp parallel for schedule(static) if (total > kParallelGrain)
-  for (long r = 0; r < rows; r++) {
+  parallel_items(rows, inner, [&](long r) {
     long rem = r, ao = 0, bo = 0;
     for (int d = ndim - 2; d >= 0; d--) {
       long idx = rem % shape[d];
@@ -169,7 +172,7 @@ template <int OP, class T> void binary_loop(const T* ap, const T* bp, T* yp, lon
     } else {
       for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(OP, ar[i * ai], br[i * bi]);
     }
-  }
+  });
 }
 
 template <class T> int binary_impl(int op, long a, long b, long y, int ndim, const long* shape,
@@ -194,16 +197,18 @@ template <class T> int axpby_impl(long x, long y, long out, long n, double a, do
   const T* yp = ptr<const T>(y);
   T* op = ptr<T>(out);
   const T ta = (T)a, tb = (T)b;
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (long i = 0; i < n; i++) op[i] = ta * xp[i] + tb * yp[i];
+  parallel_range(n, kParallelGrain, [&](long i0, long i1) {
+    for (long i = i0; i < i1; i++) op[i] = ta * xp[i] + tb * yp[i];
+  });
   return 0;
 }
 
 template <class T> int fill_impl(long y, long n, double v) {
   T* yp = ptr<T>(y);
   const T tv = (T)v;
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (long i = 0; i < n; i++) yp[i] = tv;
+  parallel_range(n, kParallelGrain, [&](long i0, long i1) {
+    for (long i = i0; i < i1; i++) yp[i] = tv;
+  });
   return 0;
 }
 
@@ -211,8 +216,9 @@ template <class T> int copy_block_impl(long src, long soff, long sstride, long d
                                        long rows, long cols) {
   const T* sp = ptr<const T>(src) + soff;
   T* dp = ptr<T>(dst) + doff;
-#pragma omp parallel for schedule(static) if (rows * cols > kParallelGrain)
-  for (long r = 0; r < rows; r++) std::memcpy(dp + r * dstride, sp + r * sstride, sizeof(T) * cols);
+  parallel_items(rows, cols, [&](long r) {
+    std::memcpy(dp + r * dstride, sp + r * sstride, sizeof(T) * cols);
+  });
   return 0;
 }
 
@@ -246,34 +252,35 @@ template <class T> int reduce_impl(int op, long x, long y, long outer, long n, l
   const T* xp = ptr<const T>(x);
   T* yp = ptr<T>(y);
   long total = outer * inner;
-#pragma omp parallel for schedule(static) if (total * n > kParallelGrain)
-  for (long t = 0; t < total; t++) {
+  parallel_items(total, n, [&](long t) {
     long o = t / inner, i = t % inner;
     yp[t] = (T)reduce_row<T>(op, xp + o * n * inner + i, n, inner);
-  }
+  });
   return 0;
 }
 
 template <class T> int argmax_impl(long x, long y, long rows, long cols) {
   const T* xp = ptr<const T>(x);
   T* yp = ptr<T>(y);
-#pragma omp parallel for schedule(static) if (rows * cols > kParallelGrain)
-  for (long r = 0; r < rows; r++) {
+  parallel_items(rows, cols, [&](long r) {
     const T* xr = xp + r * cols;
     long best = 0;
     for (long c = 1; c < cols; c++)
       if (xr[c] > xr[best]) best = c;
     yp[r] = (T)best;
-  }
+  });
   return 0;
 }
 
 template <class T> long count_nonfinite_impl(long x, long n) {
   const T* xp = ptr<const T>(x);
-  long bad = 0;
-#pragma omp parallel for reduction(+ : bad) schedule(static) if (n > kParallelGrain)
-  for (long i = 0; i < n; i++) bad += !std::isfinite(xp[i]);
-  return bad;
+  std::atomic<long> bad{0};
+  parallel_range(n, kParallelGrain, [&](long i0, long i1) {
+    long b = 0;
+    for (long i = i0; i < i1; i++) b += !std::isfinite(xp[i]);
+    if (b) bad.fetch_add(b, std::memory_order_relaxed);
+  });
+  return bad.load();
 }
 
 }  // namespace adv
@@ -375,11 +382,12 @@ inline int adv_cast(int sdt, long src, long sn, int ddt, long dst, long dn, long
   ADV_CHECK_BUF("cast", "destination", dst, dn, n);
   if (rc) return rc;
   if ((sdt != 0 && sdt != 1) || (ddt != 0 && ddt != 1)) return adv::fail("cast: dtype codes %d -> %d unsupported", sdt, ddt);
-#pragma omp parallel for schedule(static) if (n > adv::kParallelGrain)
-  for (long i = 0; i < n; i++) {
-    double v = sdt == 0 ? (double)adv::ptr<const float>(src)[i] : adv::ptr<const double>(src)[i];
-    if (ddt == 0) adv::ptr<float>(dst)[i] = (float)v; else adv::ptr<double>(dst)[i] = v;
-  }
+  adv::parallel_range(n, adv::kParallelGrain, [&](long i0, long i1) {
+    for (long i = i0; i < i1; i++) {
+      double v = sdt == 0 ? (double)adv::ptr<const float>(src)[i] : adv::ptr<const double>(src)[i];
+      if (ddt == 0) adv::ptr<float>(dst)[i] = (float)v; else adv::ptr<double>(dst)[i] = v;
+    }
+  });
   return 0;
 }
 
@@ -424,15 +432,14 @@ template <class T> int transpose_impl(long B, long R, long C, long xa, long ya) 
   T* y = adv::ptr<T>(ya);
   constexpr long kBlock = 32;
   long tiles_r = (R + kBlock - 1) / kBlock, tiles_c = (C + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (B * R * C > adv::kParallelGrain)
-  for (long t = 0; t < B * tiles_r * tiles_c; t++) {
+  adv::parallel_items(B * tiles_r * tiles_c, kBlock * kBlock, [&](long t) {
     long b = t / (tiles_r * tiles_c), rem = t % (tiles_r * tiles_c);
     long r0 = (rem / tiles_c) * kBlock, c0 = (rem % tiles_c) * kBlock;
     const T* xb = x + b * R * C;
     T* yb = y + b * R * C;
     for (long r = r0; r < std::min(R, r0 + kBlock); r++)
       for (long c = c0; c < std::min(C, c0 + kBlock); c++) yb[c * R + r] = xb[r * C + c];
-  }
+  });
   return 0;
 }
 
