@@ -93,6 +93,22 @@ inline void valid_cols(const ConvGeom& g, long iw0, long* lo, long* hi) {
   *hi = std::max(l, std::min(h, g.OW));
 }
 
+// Stride 1 with output width == input width ("same" padding, e.g. every 3x3 pad-1 conv of
+// ResNet): consecutive output rows of one kernel tap read consecutive input rows at a fixed
+// column shift, so a tap's columns are one contiguous copy of the input plane. Measured
+// (one thread, non-GEMM time of ResNet-18's convolutions): see benchmarks/README.md.
+inline bool same_width(const ConvGeom& g) {
+  return g.sh == 1 && g.sw == 1 && g.OW == g.W && std::abs(g.dw * (g.KW - 1) - g.pw) < g.W && g.pw < g.W;
+}
+
+// Output rows [*a, *b) within [oh0, oh1) whose input row for tap kh is inside the image (stride 1).
+inline void valid_rows(const ConvGeom& g, long kh, long oh0, long oh1, long* a, long* b) {
+  const long off = kh * g.dh - g.ph;  // ih = oh + off
+  *a = std::min(oh1, std::max(oh0, -off));
+  *b = std::min(oh1, g.H - off);
+  if (*b < *a) *b = *a;
+}
+
 // col[(c*KH+kh)*KW+kw, col0 + (oh-oh0)*OW+ow] = x[c0+c, ih, iw] (0 outside), for one image's
 // output rows [oh0, oh1).
 template <class T> void im2col(const ConvGeom& g, const T* x, long c0, T* col, long ldcol, long col0, long oh0,
@@ -106,6 +122,24 @@ template <class T> void im2col(const ConvGeom& g, const T* x, long c0, T* col, l
         const long iw0 = kw * g.dw - g.pw;
         long lo, hi;
         valid_cols(g, iw0, &lo, &hi);
+        if (same_width(g)) {
+          // Rows [a, b) read input rows a - ph + kh*dh ...: one contiguous block shifted by iw0,
+          // copied at once; the columns that wrapped into a neighbouring row are then zeroed.
+          long a, b;
+          valid_rows(g, kh, oh0, oh1, &a, &b);
+          std::fill(row, row + (a - oh0) * OW, (T)0);
+          std::fill(row + (b - oh0) * OW, row + (oh1 - oh0) * OW, (T)0);
+          if (a >= b) continue;
+          T* dst = row + (a - oh0) * OW;
+          const T* src = xc + (a - g.ph + kh * g.dh) * g.W + iw0;
+          std::memcpy(dst + lo, src + lo, sizeof(T) * ((b - a) * OW - lo - (OW - hi)));
+          if (lo > 0 || hi < OW)
+            for (long r = 0; r < b - a; r++) {
+              for (long ow = 0; ow < lo; ow++) dst[r * OW + ow] = 0;
+              for (long ow = hi; ow < OW; ow++) dst[r * OW + ow] = 0;
+            }
+          continue;
+        }
         for (long oh = oh0; oh < oh1; oh++) {
           const long ih = oh * g.sh - g.ph + kh * g.dh;
           T* out = row + (oh - oh0) * OW;
@@ -128,17 +162,33 @@ template <class T> void im2col(const ConvGeom& g, const T* x, long c0, T* col, l
 
 // The adjoint of im2col: accumulates the columns of output rows [oh0, oh1) back into one
 // image's channels [c0, c0+Cg).
-template <class T> void col2im(const ConvGeom& g, const T* col, long ldcol, long col0, T* x, long c0, long oh0,
-                               long oh1) {
+// (col is scratch: the same-width path zeroes its padding taps in place.)
+template <class T> void col2im(const ConvGeom& g, T* col, long ldcol, long col0, T* x, long c0, long oh0, long oh1) {
   const long Cg = g.Cg(), OW = g.OW, sw = g.sw;
   for (long c = 0; c < Cg; c++) {
     T* xc = x + (c0 + c) * g.HW();
     for (long kh = 0; kh < g.KH; kh++)
       for (long kw = 0; kw < g.KW; kw++) {
-        const T* row = col + ((c * g.KH + kh) * g.KW + kw) * ldcol + col0;
+        T* row = col + ((c * g.KH + kh) * g.KW + kw) * ldcol + col0;
         const long iw0 = kw * g.dw - g.pw;
         long lo, hi;
         valid_cols(g, iw0, &lo, &hi);
+        if (same_width(g)) {
+          // As in im2col: zero the taps that fall in the padding, then one contiguous add.
+          long a, b;
+          valid_rows(g, kh, oh0, oh1, &a, &b);
+          if (a >= b) continue;
+          T* in = row + (a - oh0) * OW;
+          if (lo > 0 || hi < OW)
+            for (long r = 0; r < b - a; r++) {
+              for (long ow = 0; ow < lo; ow++) in[r * OW + ow] = 0;
+              for (long ow = hi; ow < OW; ow++) in[r * OW + ow] = 0;
+            }
+          T* dst = xc + (a - g.ph + kh * g.dh) * g.W + iw0;
+          const long end = (b - a) * OW - (OW - hi);
+          for (long j = lo; j < end; j++) dst[j] += in[j];
+          continue;
+        }
         for (long oh = oh0; oh < oh1; oh++) {
           const long ih = oh * g.sh - g.ph + kh * g.dh;
           if (ih < 0 || ih >= g.H) continue;
