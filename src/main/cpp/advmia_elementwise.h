@@ -1,6 +1,7 @@
 // Elementwise, broadcast, copy and reduction kernels.
 #pragma once
 #include "advmia_common.h"
+#include "advmia_pool.h"
 
 namespace adv {
 
@@ -56,12 +57,44 @@ template <class T> inline T unary_grad(int op, T x, T y, T gy, T a, T b) {
   return gy;
 }
 
+// The op is a template parameter so that each loop compiles to straight-line vector code; a
+// switch inside the loop kept GCC from vectorizing it (ReLU backward ran at ~3.5 GB/s).
+template <int OP, class T> void unary_loop(const T* xp, T* yp, long n, T ta, T tb) {
+  parallel_range(n, kParallelGrain, [&](long i0, long i1) {
+    for (long i = i0; i < i1; i++) yp[i] = unary_value<T>(OP, xp[i], ta, tb);
+  });
+}
+
+// HX / HY: whether x / y were passed (an op's derivative needs at most one of them).
+template <int OP, bool HX, bool HY, class T> void unary_bwd_loop(const T* xp, const T* yp, const T* gyp, T* gxp, long n,
+                                                                  T ta, T tb) {
+  parallel_range(n, kParallelGrain, [&](long i0, long i1) {
+    for (long i = i0; i < i1; i++) gxp[i] = unary_grad<T>(OP, HX ? xp[i] : (T)0, HY ? yp[i] : (T)0, gyp[i], ta, tb);
+  });
+}
+
+template <int OP, class T> void unary_bwd_dispatch(const T* xp, const T* yp, const T* gyp, T* gxp, long n, T ta, T tb) {
+  // ReLU's derivative reads only x: skip streaming y even when the caller passed it.
+  const bool hx = xp != nullptr, hy = yp != nullptr && !(OP == U_RELU && hx);
+  if (hx && hy) unary_bwd_loop<OP, true, true, T>(xp, yp, gyp, gxp, n, ta, tb);
+  else if (hx) unary_bwd_loop<OP, true, false, T>(xp, yp, gyp, gxp, n, ta, tb);
+  else if (hy) unary_bwd_loop<OP, false, true, T>(xp, yp, gyp, gxp, n, ta, tb);
+  else unary_bwd_loop<OP, false, false, T>(xp, yp, gyp, gxp, n, ta, tb);
+}
+
+#define ADV_UNARY_CASES(M) \
+  M(U_NEG) M(U_EXP) M(U_LOG) M(U_SQRT) M(U_ABS) M(U_SIGN) M(U_RELU) M(U_RELU6) M(U_LEAKY_RELU) M(U_SIGMOID) \
+  M(U_TANH) M(U_SQUARE) M(U_RECIPROCAL) M(U_AFFINE) M(U_CLAMP) M(U_POW)
+
 template <class T> int unary_impl(int op, long x, long y, long n, double a, double b) {
   const T* xp = ptr<const T>(x);
   T* yp = ptr<T>(y);
   const T ta = (T)a, tb = (T)b;
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (long i = 0; i < n; i++) yp[i] = unary_value<T>(op, xp[i], ta, tb);
+  switch (op) {
+#define ADV_CASE(OP) case OP: unary_loop<OP, T>(xp, yp, n, ta, tb); break;
+    ADV_UNARY_CASES(ADV_CASE)
+#undef ADV_CASE
+  }
   return 0;
 }
 
@@ -71,8 +104,11 @@ template <class T> int unary_bwd_impl(int op, long x, long y, long gy, long gx, 
   const T* gyp = ptr<const T>(gy);
   T* gxp = ptr<T>(gx);
   const T ta = (T)a, tb = (T)b;
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (long i = 0; i < n; i++) gxp[i] = unary_grad<T>(op, xp ? xp[i] : (T)0, yp ? yp[i] : (T)0, gyp[i], ta, tb);
+  switch (op) {
+#define ADV_CASE(OP) case OP: unary_bwd_dispatch<OP, T>(xp, yp, gyp, gxp, n, ta, tb); break;
+    ADV_UNARY_CASES(ADV_CASE)
+#undef ADV_CASE
+  }
   return 0;
 }
 
@@ -95,18 +131,28 @@ template <class T> inline T binary_value(int op, T a, T b) {
 
 constexpr int kMaxDims = 8;
 
-template <class T> int binary_impl(int op, long a, long b, long y, int ndim, const long* shape,
-                                   const long* as, const long* bs) {
-  const T* ap = ptr<const T>(a);
-  const T* bp = ptr<const T>(b);
-  T* yp = ptr<T>(y);
-  long inner = shape[ndim - 1];
-  long rows = 1;
-  for (int d = 0; d < ndim - 1; d++) rows *= shape[d];
+// Whether an operand with these strides is laid out densely (row-major, no broadcast axis).
+inline bool dense_strides(int ndim, const long* shape, const long* st) {
+  long expect = 1;
+  for (int d = ndim - 1; d >= 0; d--) {
+    if (shape[d] != 1 && st[d] != expect) return false;
+    expect *= shape[d];
+  }
+  return true;
+}
+
+// The op is a template parameter (see unary_loop); dense operands take one flat loop.
+template <int OP, class T> void binary_loop(const T* ap, const T* bp, T* yp, long rows, long inner, int ndim,
+                                            const long* shape, const long* as, const long* bs) {
+  const long total = rows * inner;
+  if (dense_strides(ndim, shape, as) && dense_strides(ndim, shape, bs)) {
+    parallel_range(total, kParallelGrain, [&](long i0, long i1) {
+      for (long i = i0; i < i1; i++) yp[i] = binary_value<T>(OP, ap[i], bp[i]);
+    });
+    return;
+  }
   const long ai = as[ndim - 1], bi = bs[ndim - 1];
-  long total = rows * inner;
-#pragma omp parallel for schedule(static) if (total > kParallelGrain)
-  for (long r = 0; r < rows; r++) {
+  parallel_items(rows, inner, [&](long r) {
     long rem = r, ao = 0, bo = 0;
     for (int d = ndim - 2; d >= 0; d--) {
       long idx = rem % shape[d];
@@ -118,16 +164,32 @@ template <class T> int binary_impl(int op, long a, long b, long y, int ndim, con
     const T* ar = ap + ao;
     const T* br = bp + bo;
     if (ai == 1 && bi == 1) {
-      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(op, ar[i], br[i]);
+      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(OP, ar[i], br[i]);
     } else if (ai == 1 && bi == 0) {
       const T bv = br[0];
-      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(op, ar[i], bv);
+      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(OP, ar[i], bv);
     } else if (ai == 0 && bi == 1) {
       const T av = ar[0];
-      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(op, av, br[i]);
+      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(OP, av, br[i]);
     } else {
-      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(op, ar[i * ai], br[i * bi]);
+      for (long i = 0; i < inner; i++) yr[i] = binary_value<T>(OP, ar[i * ai], br[i * bi]);
     }
+  });
+}
+
+template <class T> int binary_impl(int op, long a, long b, long y, int ndim, const long* shape,
+                                   const long* as, const long* bs) {
+  const T* ap = ptr<const T>(a);
+  const T* bp = ptr<const T>(b);
+  T* yp = ptr<T>(y);
+  long inner = shape[ndim - 1];
+  long rows = 1;
+  for (int d = 0; d < ndim - 1; d++) rows *= shape[d];
+  switch (op) {
+#define ADV_CASE(OP) case OP: binary_loop<OP, T>(ap, bp, yp, rows, inner, ndim, shape, as, bs); break;
+    ADV_CASE(B_ADD) ADV_CASE(B_SUB) ADV_CASE(B_MUL) ADV_CASE(B_DIV) ADV_CASE(B_MAX) ADV_CASE(B_MIN) ADV_CASE(B_GT)
+    ADV_CASE(B_GE) ADV_CASE(B_EQ)
+#undef ADV_CASE
   }
   return 0;
 }
@@ -137,16 +199,18 @@ template <class T> int axpby_impl(long x, long y, long out, long n, double a, do
   const T* yp = ptr<const T>(y);
   T* op = ptr<T>(out);
   const T ta = (T)a, tb = (T)b;
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (long i = 0; i < n; i++) op[i] = ta * xp[i] + tb * yp[i];
+  parallel_range(n, kParallelGrain, [&](long i0, long i1) {
+    for (long i = i0; i < i1; i++) op[i] = ta * xp[i] + tb * yp[i];
+  });
   return 0;
 }
 
 template <class T> int fill_impl(long y, long n, double v) {
   T* yp = ptr<T>(y);
   const T tv = (T)v;
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (long i = 0; i < n; i++) yp[i] = tv;
+  parallel_range(n, kParallelGrain, [&](long i0, long i1) {
+    for (long i = i0; i < i1; i++) yp[i] = tv;
+  });
   return 0;
 }
 
@@ -154,8 +218,9 @@ template <class T> int copy_block_impl(long src, long soff, long sstride, long d
                                        long rows, long cols) {
   const T* sp = ptr<const T>(src) + soff;
   T* dp = ptr<T>(dst) + doff;
-#pragma omp parallel for schedule(static) if (rows * cols > kParallelGrain)
-  for (long r = 0; r < rows; r++) std::memcpy(dp + r * dstride, sp + r * sstride, sizeof(T) * cols);
+  parallel_items(rows, cols, [&](long r) {
+    std::memcpy(dp + r * dstride, sp + r * sstride, sizeof(T) * cols);
+  });
   return 0;
 }
 
@@ -189,34 +254,35 @@ template <class T> int reduce_impl(int op, long x, long y, long outer, long n, l
   const T* xp = ptr<const T>(x);
   T* yp = ptr<T>(y);
   long total = outer * inner;
-#pragma omp parallel for schedule(static) if (total * n > kParallelGrain)
-  for (long t = 0; t < total; t++) {
+  parallel_items(total, n, [&](long t) {
     long o = t / inner, i = t % inner;
     yp[t] = (T)reduce_row<T>(op, xp + o * n * inner + i, n, inner);
-  }
+  });
   return 0;
 }
 
 template <class T> int argmax_impl(long x, long y, long rows, long cols) {
   const T* xp = ptr<const T>(x);
   T* yp = ptr<T>(y);
-#pragma omp parallel for schedule(static) if (rows * cols > kParallelGrain)
-  for (long r = 0; r < rows; r++) {
+  parallel_items(rows, cols, [&](long r) {
     const T* xr = xp + r * cols;
     long best = 0;
     for (long c = 1; c < cols; c++)
       if (xr[c] > xr[best]) best = c;
     yp[r] = (T)best;
-  }
+  });
   return 0;
 }
 
 template <class T> long count_nonfinite_impl(long x, long n) {
   const T* xp = ptr<const T>(x);
-  long bad = 0;
-#pragma omp parallel for reduction(+ : bad) schedule(static) if (n > kParallelGrain)
-  for (long i = 0; i < n; i++) bad += !std::isfinite(xp[i]);
-  return bad;
+  std::atomic<long> bad{0};
+  parallel_range(n, kParallelGrain, [&](long i0, long i1) {
+    long b = 0;
+    for (long i = i0; i < i1; i++) b += !std::isfinite(xp[i]);
+    if (b) bad.fetch_add(b, std::memory_order_relaxed);
+  });
+  return bad.load();
 }
 
 }  // namespace adv
@@ -318,11 +384,12 @@ inline int adv_cast(int sdt, long src, long sn, int ddt, long dst, long dn, long
   ADV_CHECK_BUF("cast", "destination", dst, dn, n);
   if (rc) return rc;
   if ((sdt != 0 && sdt != 1) || (ddt != 0 && ddt != 1)) return adv::fail("cast: dtype codes %d -> %d unsupported", sdt, ddt);
-#pragma omp parallel for schedule(static) if (n > adv::kParallelGrain)
-  for (long i = 0; i < n; i++) {
-    double v = sdt == 0 ? (double)adv::ptr<const float>(src)[i] : adv::ptr<const double>(src)[i];
-    if (ddt == 0) adv::ptr<float>(dst)[i] = (float)v; else adv::ptr<double>(dst)[i] = v;
-  }
+  adv::parallel_range(n, adv::kParallelGrain, [&](long i0, long i1) {
+    for (long i = i0; i < i1; i++) {
+      double v = sdt == 0 ? (double)adv::ptr<const float>(src)[i] : adv::ptr<const double>(src)[i];
+      if (ddt == 0) adv::ptr<float>(dst)[i] = (float)v; else adv::ptr<double>(dst)[i] = v;
+    }
+  });
   return 0;
 }
 
@@ -367,15 +434,14 @@ template <class T> int transpose_impl(long B, long R, long C, long xa, long ya) 
   T* y = adv::ptr<T>(ya);
   constexpr long kBlock = 32;
   long tiles_r = (R + kBlock - 1) / kBlock, tiles_c = (C + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (B * R * C > adv::kParallelGrain)
-  for (long t = 0; t < B * tiles_r * tiles_c; t++) {
+  adv::parallel_items(B * tiles_r * tiles_c, kBlock * kBlock, [&](long t) {
     long b = t / (tiles_r * tiles_c), rem = t % (tiles_r * tiles_c);
     long r0 = (rem / tiles_c) * kBlock, c0 = (rem % tiles_c) * kBlock;
     const T* xb = x + b * R * C;
     T* yb = y + b * R * C;
     for (long r = r0; r < std::min(R, r0 + kBlock); r++)
       for (long c = c0; c < std::min(C, c0 + kBlock); c++) yb[c * R + r] = xb[r * C + c];
-  }
+  });
   return 0;
 }
 

@@ -1,11 +1,12 @@
 // GEMM through OpenBLAS's cblas, resolved at run time from the library that the bytedeco
 // preset loaded, so we link against nothing at build time. OpenBLAS is kept single-threaded;
-// we split work across OpenMP threads ourselves so that convolution chunks and GEMM blocks
-// share one thread pool instead of oversubscribing two cores.
+// we split work across our own thread pool (advmia_pool.h) so that convolution chunks and GEMM
+// blocks share one set of threads instead of oversubscribing two cores.
 #pragma once
 #include <dlfcn.h>
 #include <vector>
 #include "advmia_common.h"
+#include "advmia_pool.h"
 
 namespace adv {
 
@@ -42,13 +43,12 @@ template <> inline void gemm_serial<double>(bool ta, bool tb, long M, long N, lo
                B, (int)ldb, beta, C, (int)ldc);
 }
 
-// Splits C into column (or row) blocks, one per OpenMP thread. Must not be called from inside
-// a parallel region.
+// Splits C into column (or row) blocks, one per pool thread. Inside pool work it runs serially.
 template <class T> inline void gemm_parallel(bool ta, bool tb, long M, long N, long K, T alpha, const T* A, long lda,
                                              const T* B, long ldb, T beta, T* C, long ldc) {
-  int threads = omp_get_max_threads();
+  int threads = pool_threads();
   double flops = 2.0 * M * N * K;
-  if (threads <= 1 || flops < 2e6 || omp_in_parallel()) {
+  if (threads <= 1 || flops < 2e6 || in_parallel()) {
     gemm_serial<T>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
@@ -57,8 +57,7 @@ template <class T> inline void gemm_parallel(bool ta, bool tb, long M, long N, l
   // Keep blocks a multiple of 16 wide so each one stays on OpenBLAS's fast kernel edges.
   long block = ((extent + threads - 1) / threads + 15) / 16 * 16;
   long blocks = (extent + block - 1) / block;
-#pragma omp parallel for schedule(static)
-  for (long i = 0; i < blocks; i++) {
+  parallel_for(blocks, [&](long i) {
     long s = i * block, e = std::min(extent, s + block);
     if (split_n) {
       const T* Bs = tb ? B + s * ldb : B + s;
@@ -67,7 +66,7 @@ template <class T> inline void gemm_parallel(bool ta, bool tb, long M, long N, l
       const T* As = ta ? A + s : A + s * lda;
       gemm_serial<T>(ta, tb, e - s, N, K, alpha, As, lda, B, ldb, beta, C + s * ldc, ldc);
     }
-  }
+  });
 }
 
 template <class T> int gemm_impl(bool ta, bool tb, long M, long N, long K, double alpha, long A, long lda, long B,
