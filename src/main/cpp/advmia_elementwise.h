@@ -84,7 +84,7 @@ template <int OP, class T> void unary_bwd_dispatch(const T* xp, const T* yp, con
 
 #define ADV_UNARY_CASES(M) \
   M(U_NEG) M(U_EXP) M(U_LOG) M(U_SQRT) M(U_ABS) M(U_SIGN) M(U_RELU) M(U_RELU6) M(U_LEAKY_RELU) M(U_SIGMOID) \
-  M(U_TANH) M(U_SQUARE) M(U_RECIPROCAL) M(U_AFFINE) M(U_CLAMP) M(U_POW)
+  M(U_TANH) M(U_SQUARE) M(U_RECIPROCAL) M(U_AFFINE) M(U_CLAMP) M(U_POW) M(U_ROUND)
 
 template <class T> int unary_impl(int op, long x, long y, long n, double a, double b) {
   const T* xp = ptr<const T>(x);
@@ -94,6 +94,7 @@ template <class T> int unary_impl(int op, long x, long y, long n, double a, doub
 #define ADV_CASE(OP) case OP: unary_loop<OP, T>(xp, yp, n, ta, tb); break;
     ADV_UNARY_CASES(ADV_CASE)
 #undef ADV_CASE
+    default: return fail("unary: op code %d has no kernel", op);
   }
   return 0;
 }
@@ -108,6 +109,7 @@ template <class T> int unary_bwd_impl(int op, long x, long y, long gy, long gx, 
 #define ADV_CASE(OP) case OP: unary_bwd_dispatch<OP, T>(xp, yp, gyp, gxp, n, ta, tb); break;
     ADV_UNARY_CASES(ADV_CASE)
 #undef ADV_CASE
+    default: return fail("unary: op code %d has no kernel", op);
   }
   return 0;
 }
