@@ -111,12 +111,29 @@ class PreprocessingDefenseTest {
             assertArrayEquals(new float[] {0, 0, 1, 1}, q);
             Variable rp = new RandomResizePadding(0.5).apply(Variable.constant(x), new Generator(3));
             assertEquals(x.shape(), rp.shape());
+            // JPEG at quality 95 is close to the identity; at quality 10 it quantises away most of the
+            // high-frequency energy of i.i.d. noise, so the noise's total variation drops.
+            java.util.Random rnd = new java.util.Random(4);
+            float[] img = new float[32 * 32];
+            for (int k = 0; k < img.length; k++) img[k] = (float) (0.5 + 0.15 * rnd.nextGaussian());
+            Tensor noisy = Backends.tensor(img, 1, 1, 32, 32);
+            float[] hi = Backends.toFloatArray(new JpegCompression(95).apply(Variable.constant(noisy), new Generator(0)).value());
+            float[] lo = Backends.toFloatArray(new JpegCompression(10).apply(Variable.constant(noisy), new Generator(0)).value());
+            double tvIn = 0, tvLo = 0, maxHi = 0;
+            for (int k = 1; k < img.length; k++) {
+                float v = Math.min(1, Math.max(0, img[k])), u = Math.min(1, Math.max(0, img[k - 1]));
+                tvIn += Math.abs(v - u);
+                tvLo += Math.abs(lo[k] - lo[k - 1]);
+                maxHi = Math.max(maxHi, Math.abs(hi[k] - v));
+            }
+            assertTrue(maxHi < 0.1, "JPEG q95 changed a pixel by " + maxHi);
+            assertTrue(tvLo < 0.7 * tvIn, "JPEG q10 should remove noise: total variation " + tvIn + " -> " + tvLo);
         }
     }
 
     @Test
     void bpdaBreaksWhatTheNaiveAttackCalledRobust() {
-        for (InputTransform t : List.of(new MedianFilter(3), new BitDepthReduction(3))) {
+        for (InputTransform t : List.of(new MedianFilter(3), new BitDepthReduction(3), new JpegCompression(50))) {
             try (MemoryScope s = MemoryScope.open()) {
                 PreprocessedModel naive = new PreprocessedModel(net, t, 1, false);
                 PreprocessedModel adaptive = new PreprocessedModel(net, t, 1, true);
