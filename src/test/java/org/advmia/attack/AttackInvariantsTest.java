@@ -11,31 +11,16 @@ import org.advmia.backend.Backends;
 import org.advmia.backend.Norm;
 import org.advmia.tensor.MemoryScope;
 import org.advmia.tensor.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The invariants every attack must keep, on an accurate undefended model. */
 class AttackInvariantsTest {
-    static TrainedTinyNet net;
-    static Tensor x, y;
+    static final TrainedTinyNet net = TrainedTinyNet.Shared.NET;
+    static final Tensor x = TrainedTinyNet.Shared.X, y = TrainedTinyNet.Shared.Y;
 
-    @BeforeAll
-    static void trainModel() {
-        net = TrainedTinyNet.train(3);
-        Tensor[] d = TrainedTinyNet.data(120, 777);
-        x = d[0].keep();
-        y = d[1].keep();
-    }
 
-    @AfterAll
-    static void free() {
-        net.close();
-        x.close();
-        y.close();
-    }
 
     static List<String> attackNames() {
         return new ArrayList<>(Attacks.namesFor(org.advmia.nn.Model.Task.CLASSIFICATION));

@@ -6,31 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.advmia.backend.Backends;
 import org.advmia.tensor.MemoryScope;
 import org.advmia.tensor.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Carlini-Wagner L2 finds small perturbations; its constant c trades distance for success. */
 class CarliniWagnerL2Test {
-    static TrainedTinyNet net;
-    static Tensor x, y;
+    static final TrainedTinyNet net = TrainedTinyNet.Shared.NET;
+    static final Tensor x = TrainedTinyNet.Shared.X, y = TrainedTinyNet.Shared.Y;
     /** 50 Adam steps at lr 0.05 per search step: as effective here as the 100 x 0.01 default, and faster. */
     static final AttackOptions QUICK = AttackOptions.defaults().withSteps(50).withStepSize(0.05).withRandomStart(false);
 
-    @BeforeAll
-    static void setUp() {
-        net = TrainedTinyNet.train(3);
-        Tensor[] d = TrainedTinyNet.data(120, 777);
-        x = d[0].keep();
-        y = d[1].keep();
-    }
 
-    @AfterAll
-    static void free() {
-        net.close();
-        x.close();
-        y.close();
-    }
 
     @Test
     void smallerMeanL2ThanPgdAtAGenerousEps() {

@@ -5,29 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.advmia.tensor.MemoryScope;
 import org.advmia.tensor.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** DeepFool is a minimum-norm attack: it fools as often as PGD-L2 with a much smaller perturbation. */
 class DeepFoolTest {
-    static TrainedTinyNet net;
-    static Tensor x, y;
+    static final TrainedTinyNet net = TrainedTinyNet.Shared.NET;
+    static final Tensor x = TrainedTinyNet.Shared.X, y = TrainedTinyNet.Shared.Y;
 
-    @BeforeAll
-    static void setUp() {
-        net = TrainedTinyNet.train(3);
-        Tensor[] d = TrainedTinyNet.data(120, 777);
-        x = d[0].keep();
-        y = d[1].keep();
-    }
 
-    @AfterAll
-    static void free() {
-        net.close();
-        x.close();
-        y.close();
-    }
 
     @Test
     void findsMuchSmallerL2PerturbationsThanPgdAtTheSameSuccess() {

@@ -6,29 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.advmia.backend.Backends;
 import org.advmia.tensor.MemoryScope;
 import org.advmia.tensor.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** FAB-T's perturbations are small in L-inf: at every eps it fools at least as many samples as PGD. */
 class FastAdaptiveBoundaryTest {
-    static TrainedTinyNet net;
-    static Tensor x, y;
+    static final TrainedTinyNet net = TrainedTinyNet.Shared.NET;
+    static final Tensor x = TrainedTinyNet.Shared.X, y = TrainedTinyNet.Shared.Y;
 
-    @BeforeAll
-    static void setUp() {
-        net = TrainedTinyNet.train(3);
-        Tensor[] d = TrainedTinyNet.data(120, 777);
-        x = d[0].keep();
-        y = d[1].keep();
-    }
 
-    @AfterAll
-    static void free() {
-        net.close();
-        x.close();
-        y.close();
-    }
 
     @Test
     void smallLinfPerturbationsComparedWithTheEpsPgdNeeds() {

@@ -11,30 +11,15 @@ import org.advmia.backend.Backends;
 import org.advmia.tensor.DType;
 import org.advmia.tensor.MemoryScope;
 import org.advmia.tensor.Tensor;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** SimBA-DCT: query accounting, strength against noise, batch independence, the DCT basis and order. */
 class SimpleBlackBoxAttackTest {
-    static TrainedTinyNet net;
-    static Tensor x, y;
+    static final TrainedTinyNet net = TrainedTinyNet.Shared.NET;
+    static final Tensor x = TrainedTinyNet.Shared.X, y = TrainedTinyNet.Shared.Y;
     static final int N = 120;
 
-    @BeforeAll
-    static void trainModel() {
-        net = TrainedTinyNet.train(3);
-        Tensor[] d = TrainedTinyNet.data(N, 777);
-        x = d[0].keep();
-        y = d[1].keep();
-    }
 
-    @AfterAll
-    static void free() {
-        net.close();
-        x.close();
-        y.close();
-    }
 
     static Attacks.Overrides directions(int k) {
         return new Attacks.Overrides(k, null, null, null, null, null, null, null);

@@ -75,4 +75,22 @@ final class TrainedTinyNet extends Model {
         net.eval();
         return net;
     }
+
+    /**
+     * One trained net (seed 3) and a 120-sample batch (seed 777), built once per test JVM and shared
+     * by the attack tests; attacks restore the model's state, so sharing it is safe.
+     */
+    static final class Shared {
+        static final TrainedTinyNet NET;
+        static final Tensor X, Y;
+
+        static {
+            NET = train(3);
+            Tensor[] d = data(120, 777);
+            X = d[0].keep();
+            Y = d[1].keep();
+        }
+
+        private Shared() {}
+    }
 }
