@@ -39,6 +39,19 @@ def lr_sequence(make_scheduler, base_lr, steps=STEPS):
     return lrs
 
 
+def momentum_sequence(args, steps):
+    """SGD momentum per step under OneCycleLR's default momentum cycling (0.85 <-> 0.95)."""
+    p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=args["max_lr"], momentum=0.9)
+    sched = lr_scheduler.OneCycleLR(opt, cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, **args)
+    momenta = []
+    for _ in range(steps):
+        momenta.append(opt.param_groups[0]["momentum"])
+        opt.step()
+        sched.step()
+    return momenta
+
+
 def schedules():
     out = []
 
@@ -47,7 +60,8 @@ def schedules():
                     final_div_factor=1e4, three_phase=False)
         args.update(kw)
         lrs = lr_sequence(lambda o: lr_scheduler.OneCycleLR(o, cycle_momentum=False, **args), max_lr, total)
-        out.append({"name": name, "kind": "onecycle", "args": args, "lrs": lrs})
+        out.append({"name": name, "kind": "onecycle", "args": args, "lrs": lrs,
+                    "momenta": momentum_sequence(args, total)})
 
     onecycle("onecycle_default", 0.1, STEPS)
     onecycle("onecycle_linear", 0.2, STEPS, anneal_strategy="linear", pct_start=0.25, div_factor=10.0,

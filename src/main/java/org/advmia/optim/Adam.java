@@ -20,7 +20,8 @@ import org.advmia.tensor.Tensor;
  * counts are exported as "step.NAME" state entries next to "exp_avg.NAME" and "exp_avg_sq.NAME".
  */
 public final class Adam extends Optimizer {
-    private final double beta1, beta2, eps, weightDecay;
+    private final double beta2, eps, weightDecay;
+    private double beta1;
     private final boolean decoupled;
     private final Map<String, Tensor[]> moments = new HashMap<>();
     /** Steps taken by each parameter that has moments. */
@@ -50,6 +51,12 @@ public final class Adam extends Optimizer {
 
     public static Adam adamW(Map<String, Variable> params, double lr, double weightDecay) {
         return new Adam(params, lr, 0.9, 0.999, 1e-8, weightDecay, true);
+    }
+
+    @Override
+    public void setMomentum(double b1) {
+        if (!(b1 >= 0 && b1 < 1)) throw new IllegalArgumentException("Adam: beta1 must be in [0, 1), got " + b1);
+        beta1 = b1;
     }
 
     @Override

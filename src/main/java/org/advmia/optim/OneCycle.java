@@ -11,7 +11,8 @@ package org.advmia.optim;
  *
  * <p>Momentum cycling is not implemented: PyTorch's default cycle_momentum=True also moves SGD's
  * momentum (Adam's beta1) between 0.95 and 0.85 inversely to the rate, whereas here the
- * optimizer's momentum stays fixed, which equals PyTorch with cycle_momentum=False.
+ * momentum cycles like PyTorch's default (base 0.85, max 0.95; see withMomentumCycling), or stays
+ * fixed with withoutMomentumCycling (PyTorch's cycle_momentum=False).
  */
 public final class OneCycle implements LrSchedule {
     /** How a phase moves between its start and end rates. */
@@ -23,6 +24,10 @@ public final class OneCycle implements LrSchedule {
     private final boolean threePhase;
     /** Per phase: last step index (PyTorch's end_step, a float), start rate, end rate. */
     private final double[] phaseEnd, phaseStartLr, phaseEndLr;
+    /** Per phase: start and end momentum (PyTorch's cycle_momentum: max -> base -> max). */
+    private final double[] phaseStartMomentum, phaseEndMomentum;
+    private boolean cycleMomentum = true;
+    private double baseMomentum = 0.85, maxMomentum = 0.95;
 
     public OneCycle(double maxLr, long totalSteps, double pctStart, Anneal anneal, double divFactor,
                     double finalDivFactor, boolean threePhase) {
@@ -50,10 +55,14 @@ public final class OneCycle implements LrSchedule {
             phaseEnd = new double[] {pctStart * totalSteps - 1, 2 * pctStart * totalSteps - 2, totalSteps - 1};
             phaseStartLr = new double[] {initialLr, maxLr, initialLr};
             phaseEndLr = new double[] {maxLr, initialLr, minLr};
+            phaseStartMomentum = new double[] {1, 0, 1};   // 1 = max momentum, 0 = base (resolved in momentum())
+            phaseEndMomentum = new double[] {0, 1, 1};
         } else {
             phaseEnd = new double[] {pctStart * totalSteps - 1, totalSteps - 1};
             phaseStartLr = new double[] {initialLr, maxLr};
             phaseEndLr = new double[] {maxLr, minLr};
+            phaseStartMomentum = new double[] {1, 0};
+            phaseEndMomentum = new double[] {0, 1};
         }
         checkPhases();
     }
@@ -82,6 +91,56 @@ public final class OneCycle implements LrSchedule {
             }
             below = Math.max(below, phaseEnd[i]);
         }
+    }
+
+    /**
+     * PyTorch's momentum cycling (on by default, as in OneCycleLR): momentum falls from max to
+     * base while the rate rises, then climbs back. Sets SGD's momentum or Adam's beta1.
+     */
+    public OneCycle withMomentumCycling(double base, double max) {
+        if (!(base >= 0 && base <= max && max < 1)) {
+            throw new IllegalArgumentException("OneCycle: need 0 <= base_momentum <= max_momentum < 1, got " + base + ", " + max);
+        }
+        this.cycleMomentum = true;
+        this.baseMomentum = base;
+        this.maxMomentum = max;
+        return this;
+    }
+
+    /** Keeps the optimizer's momentum fixed (PyTorch's cycle_momentum=False). */
+    public OneCycle withoutMomentumCycling() {
+        this.cycleMomentum = false;
+        return this;
+    }
+
+    public boolean cyclesMomentum() {
+        return cycleMomentum;
+    }
+
+    /** The momentum at a step under momentum cycling. */
+    public double momentum(long step) {
+        ScheduleChecks.step("OneCycle", step);
+        double start = 0;
+        for (int i = 0; i < phaseEnd.length; i++) {
+            if (step <= phaseEnd[i] || i == phaseEnd.length - 1) {
+                double pct = (step - start) / (phaseEnd[i] - start);
+                double from = level(phaseStartMomentum[i]), to = level(phaseEndMomentum[i]);
+                return anneal == Anneal.COS ? annealCos(from, to, pct) : annealLinear(from, to, pct);
+            }
+            start = phaseEnd[i];
+        }
+        throw new AssertionError("unreachable: the last phase takes every remaining step");
+    }
+
+    private double level(double which) {
+        return which == 1 ? maxMomentum : baseMomentum;
+    }
+
+    @Override
+    public double apply(Optimizer optimizer, long step) {
+        double rate = LrSchedule.super.apply(optimizer, step);
+        if (cycleMomentum) optimizer.setMomentum(momentum(step));
+        return rate;
     }
 
     @Override

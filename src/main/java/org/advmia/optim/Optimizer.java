@@ -40,6 +40,9 @@ public abstract class Optimizer implements AutoCloseable {
         }
     }
 
+    /** Sets the momentum (SGD) or first-moment decay (Adam's beta1), for momentum schedules. */
+    public abstract void setMomentum(double momentum);
+
     public long stepCount() {
         return step;
     }

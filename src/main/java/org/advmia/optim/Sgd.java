@@ -9,7 +9,8 @@ import org.advmia.tensor.Tensor;
 
 /** torch.optim.SGD: momentum, dampening, Nesterov and (coupled) weight decay. */
 public final class Sgd extends Optimizer {
-    private final double momentum, dampening, weightDecay;
+    private final double dampening, weightDecay;
+    private double momentum;
     private final boolean nesterov;
     private final Map<String, Tensor> buffers = new HashMap<>();
 
@@ -35,6 +36,19 @@ public final class Sgd extends Optimizer {
 
     public Sgd(Map<String, Variable> params, double lr, double momentum, double weightDecay) {
         this(params, lr, momentum, 0, weightDecay, false);
+    }
+
+    public double momentum() {
+        return momentum;
+    }
+
+    @Override
+    public void setMomentum(double m) {
+        if (!(m >= 0 && m < 1)) throw new IllegalArgumentException("SGD: momentum must be in [0, 1), got " + m);
+        if ((momentum == 0) != (m == 0)) {
+            throw new IllegalArgumentException("SGD: cannot switch momentum on or off during training (" + momentum + " -> " + m + ")");
+        }
+        momentum = m;
     }
 
     @Override

@@ -47,6 +47,17 @@ class ScheduleParityTest {
             for (int t = 0; t < actual.length; t++) actual[t] = s.lr(t);
             double err = Fixtures.relativeError(expected, actual);
             assertTrue(err <= TOLERANCE, name + " (" + s + "): relative error " + err);
+            if (s instanceof OneCycle oc) {
+                // OneCycleLR's default momentum cycling (0.95 -> 0.85 -> 0.95), read from SGD in torch.
+                double[] momenta = Fixtures.doubles(c.get("momenta"));
+                double[] ours = new double[momenta.length];
+                for (int t = 0; t < ours.length; t++) ours[t] = oc.momentum(t);
+                double merr = Fixtures.relativeError(momenta, ours);
+                assertTrue(merr <= TOLERANCE, name + " momentum: relative error " + merr);
+                Sgd sgd = new Sgd(Map.of(), 0.1, 0.9, 0);
+                oc.apply(sgd, 3);
+                assertEquals(momenta[3], sgd.momentum(), 0, "apply sets SGD's momentum");
+            }
         }
     }
 
