@@ -9,10 +9,9 @@ package org.advmia.optim;
  * so the rates agree to rounding; like PyTorch, step indices up to total_steps are accepted and
  * later ones rejected.
  *
- * <p>Momentum cycling is not implemented: PyTorch's default cycle_momentum=True also moves SGD's
- * momentum (Adam's beta1) between 0.95 and 0.85 inversely to the rate, whereas here the
- * momentum cycles like PyTorch's default (base 0.85, max 0.95; see withMomentumCycling), or stays
- * fixed with withoutMomentumCycling (PyTorch's cycle_momentum=False).
+ * <p>Like PyTorch's default (cycle_momentum=True), {@link #apply} also moves SGD's momentum
+ * (Adam's beta1) inversely to the rate, from 0.95 down to 0.85 and back (see
+ * withMomentumCycling); withoutMomentumCycling keeps it fixed (PyTorch's cycle_momentum=False).
  */
 public final class OneCycle implements LrSchedule {
     /** How a phase moves between its start and end rates. */
