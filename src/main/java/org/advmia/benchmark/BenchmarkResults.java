@@ -1,0 +1,28 @@
+package org.advmia.benchmark;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything a report needs. budgets describes each attack's budget as run ("AutoAttack:
+ * APGD-CE/APGD-T 20 steps, FAB-T 20 steps, Square 500 queries"). environment holds backend,
+ * threads and versions. engineSeconds is the time spent in training and attacks; wallSeconds
+ * the whole run, so the harness overhead is 1 - engine/wall (reported, target < 2%).
+ */
+public record BenchmarkResults(String name, String configSource, Map<String, String> budgets,
+                               Map<String, String> environment, double wallSeconds, double engineSeconds,
+                               List<TrainingResult> trainings, List<CellResult> cells,
+                               List<TransferResult> transfers, List<Figure> figures) {
+    public BenchmarkResults {
+        budgets = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(budgets));
+        environment = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(environment));
+        trainings = List.copyOf(trainings);
+        cells = List.copyOf(cells);
+        transfers = List.copyOf(transfers);
+        figures = List.copyOf(figures);
+    }
+
+    public double harnessOverhead() {
+        return wallSeconds > 0 ? Math.max(0, 1 - engineSeconds / wallSeconds) : 0;
+    }
+}
