@@ -55,6 +55,11 @@ public abstract class Attack {
     }
 
     /** The lower-case command-line name. */
+    /** The options this attack runs with (its budget: steps, step size, restarts, loss, seed). */
+    public AttackOptions options() {
+        return options;
+    }
+
     public abstract String name();
 
     /**

@@ -19,16 +19,64 @@ public final class AutoAttack extends Attack {
     /** The stages, in order; a custom cascade can list other registered attacks. */
     private final List<String> stages;
     private final double eps;
-    private final Attacks.Overrides stageOverrides;
+    private final java.util.function.Function<String, Attack> stageFactory;
     private final List<String> warnings = new ArrayList<>();
     private final List<double[]> afterStage = new ArrayList<>();
 
     public AutoAttack(Model model, ThreatModel threat, AttackOptions options, List<String> stages,
                       Attacks.Overrides stageOverrides) {
+        this(model, threat, options, stages, stage -> Attacks.create(stage, model, threat.eps(), stageOverrides));
+    }
+
+    /** A cascade whose stages are built by stageFactory (stage name to an attack on this model). */
+    public AutoAttack(Model model, ThreatModel threat, AttackOptions options, List<String> stages,
+                      java.util.function.Function<String, Attack> stageFactory) {
         super(model, threat, options);
         this.stages = List.copyOf(stages);
         this.eps = threat.eps();
-        this.stageOverrides = stageOverrides;
+        this.stageFactory = stageFactory;
+    }
+
+    /**
+     * A reduced-budget standard cascade, for benchmarks that cannot afford the full one (APGD 100
+     * steps, 9 target classes, Square 5000 queries). A report must name the budget it ran:
+     * {@link Budget#describe}.
+     */
+    public record Budget(int apgdSteps, int targetClasses, int fabSteps, int squareQueries) {
+        public Budget {
+            if (apgdSteps < 1 || fabSteps < 1 || squareQueries < 1 || targetClasses < 1) {
+                throw new IllegalArgumentException("AutoAttack budget: steps, targets and queries must be >= 1, got "
+                        + apgdSteps + ", " + targetClasses + ", " + fabSteps + ", " + squareQueries);
+            }
+        }
+
+        public static Budget standard() {
+            return new Budget(100, 9, 100, 5000);
+        }
+
+        public String describe() {
+            return "APGD-CE " + apgdSteps + " steps, APGD-T " + targetClasses + " targets x " + apgdSteps
+                    + " steps, FAB-T " + targetClasses + " targets x " + fabSteps + " steps, Square " + squareQueries
+                    + " queries";
+        }
+    }
+
+    /** The standard cascade (APGD-CE, APGD-T, FAB-T, Square) at the given budget. */
+    public static AutoAttack withBudget(Model model, double eps, Budget b, long seed) {
+        ThreatModel threat = ThreatModel.linf(eps);
+        AttackOptions base = AttackOptions.defaults().withSeed(seed);
+        return new AutoAttack(model, threat, base, standardStages(), stage -> switch (stage) {
+            case "apgd-ce" -> new AutoProjectedGradientDescent(model, threat,
+                    base.withSteps(b.apgdSteps()).withStepSize(0).withLoss(AttackLoss.CE), 0, "apgd-ce");
+            case "apgd-t" -> new AutoProjectedGradientDescent(model, threat,
+                    base.withSteps(b.apgdSteps()).withStepSize(0).withLoss(AttackLoss.DLR),
+                    Math.min(b.targetClasses(), model.numClasses() - 1), "apgd-t");
+            case "fab-t" -> new FastAdaptiveBoundary(model, threat, base.withSteps(b.fabSteps()).withStepSize(0)
+                    .withRandomStart(false), Math.min(b.targetClasses(), model.numClasses() - 1));
+            case "square" -> new SquareAttack(model, threat, base.withSteps(b.squareQueries()).withStepSize(0)
+                    .withRandomStart(false), 0.8);
+            default -> throw new IllegalArgumentException("AutoAttack: unknown stage " + stage);
+        });
     }
 
     public static List<String> standardStages() {
@@ -74,7 +122,7 @@ public final class AutoAttack extends Attack {
             if (!idx.isEmpty()) {
                 try (MemoryScope scope = MemoryScope.open()) {
                     Tensor xs = gatherRows(x0, idx), ys = gatherRows(labels, idx);
-                    Attack a = Attacks.create(stage, model, eps, stageOverrides);
+                    Attack a = stageFactory.apply(stage);
                     try (AttackResult r = a.run(xs, ys, null)) {
                         boolean[] broken = a.succeeded(r.adversarial(), ys, null);
                         int extra = 0;

@@ -1,6 +1,7 @@
 package org.advmia.cli;
 
 import java.io.PrintStream;
+import org.advmia.util.Progress;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -16,6 +17,7 @@ import org.advmia.data.DatasetInfo;
 import org.advmia.data.Split;
 import org.advmia.data.Task;
 import org.advmia.nn.Model;
+import org.advmia.nn.models.Models;
 import org.advmia.nn.SafeTensors;
 import org.advmia.util.Json;
 
@@ -53,7 +55,7 @@ final class AttackCommand implements Main.Command {
         Dataset data = DataSpec.open(a.require("--data"));
         DatasetInfo info = data.info();
         Split split = Split.parse(a.get("--split", "test"));
-        Model model = ModelBuilder.forData(a.require("--model"), info, 0);
+        Model model = Models.forData(a.require("--model"), info, 0);
         SafeTensors.load(model, Path.of(a.require("--weights")));
         AttackLoss loss = a.has("--loss") ? AttackLoss.parse(a.require("--loss"))
                 : info.task() == Task.MULTILABEL ? AttackLoss.BCE : null;

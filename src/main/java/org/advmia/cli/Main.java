@@ -19,6 +19,7 @@ public final class Main {
 
     static Map<String, Command> commands() {
         Map<String, Command> m = new LinkedHashMap<>();
+        m.put("benchmark", new BenchmarkCommand());
         m.put("attack", new AttackCommand());
         m.put("train", new TrainCommand());
         m.put("info", new InfoCommand());

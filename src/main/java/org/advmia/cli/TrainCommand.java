@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import org.advmia.attack.ThreatModel;
+import org.advmia.benchmark.TrainingProgress;
 import org.advmia.data.DataSpec;
 import org.advmia.data.Dataset;
 import org.advmia.data.DatasetInfo;
@@ -15,6 +16,7 @@ import org.advmia.defense.DefenseConfig;
 import org.advmia.defense.Defenses;
 import org.advmia.defense.Trainer;
 import org.advmia.nn.Model;
+import org.advmia.nn.models.Models;
 import org.advmia.nn.SafeTensors;
 
 /** `advmia train`: trains a model with a defense and writes PyTorch-loadable safetensors weights. */
@@ -75,7 +77,7 @@ final class TrainCommand implements Main.Command {
                 !defenseName.equals("nat"));
         boolean quiet = a.flag("--quiet");
         Model helper = null;
-        try (Model model = ModelBuilder.forData(modelName, info, seed)) {
+        try (Model model = Models.forData(modelName, info, seed)) {
             if (defenseName.equals("hat")) helper = hatHelper(a, modelName, data, info, tc, outFile, quiet, err);
             Defense defense = Defenses.create(defenseName, cfg, helper, "trades".equals(a.get("--awp-on", "pgd-at")));
             Map<String, String> md = new LinkedHashMap<>();
@@ -84,7 +86,7 @@ final class TrainCommand implements Main.Command {
             md.put("eps", Double.toString(eps));
             md.put("data", info.name());
             md.put("seed", Long.toString(seed));
-            Listener listener = new Listener(err, defenseName, epochs, quiet);
+            TrainingProgress listener = new TrainingProgress(err, defenseName, epochs, quiet);
             Trainer.Result r = Trainer.train(model, defense, data, tc, outFile, a.flag("--resume"), md, listener,
                     a.intValue("--stop-after", epochs, 1));
             out.printf("trained %s with %s to epoch %d%s: best %s on val %.4f at epoch %d; %.1f s per epoch%n",
@@ -103,7 +105,7 @@ final class TrainCommand implements Main.Command {
 
     private static Model hatHelper(Args a, String modelName, Dataset data, DatasetInfo info, Trainer.Config tc,
                                    Path outFile, boolean quiet, PrintStream err) throws Exception {
-        Model helper = ModelBuilder.forData(modelName, info, tc.seed() + 1);
+        Model helper = Models.forData(modelName, info, tc.seed() + 1);
         if (a.has("--helper")) {
             SafeTensors.load(helper, Path.of(a.require("--helper")));
             return helper;
@@ -113,50 +115,8 @@ final class TrainCommand implements Main.Command {
         Trainer.Config natCfg = new Trainer.Config(tc.epochs(), tc.batchSize(), tc.lr(), tc.optimizer(), tc.momentum(),
                 tc.weightDecay(), tc.balanced(), tc.seed() + 1, tc.valLimit(), false);
         Trainer.train(helper, Defenses.create("nat", DefenseConfig.survey(0), null, false), data, natCfg, helperOut,
-                false, Map.of("role", "hat helper"), new Listener(err, "nat helper", tc.epochs(), quiet));
+                false, Map.of("role", "hat helper"), new TrainingProgress(err, "nat helper", tc.epochs(), quiet));
         SafeTensors.load(helper, helperOut);
         return helper;
-    }
-
-    /** Progress: a bar per epoch with loss, learning rate and ETA, and a line per epoch with the val metric. */
-    static final class Listener implements Trainer.Listener {
-        private final PrintStream err;
-        private final String label;
-        private final int epochs;
-        private final boolean quiet;
-        private Progress bar;
-        private double lossSum;
-        private int lossCount;
-
-        Listener(PrintStream err, String label, int epochs, boolean quiet) {
-            this.err = err;
-            this.label = label;
-            this.epochs = epochs;
-            this.quiet = quiet;
-        }
-
-        @Override
-        public void batch(int epoch, int index, int batches, double loss, double lr) {
-            if (bar == null) {
-                bar = new Progress(err, label + " epoch " + (epoch + 1) + "/" + epochs, batches, quiet);
-                lossSum = 0;
-                lossCount = 0;
-            }
-            lossSum += loss;
-            lossCount++;
-            bar.status(String.format("loss %.4f lr %.2e", lossSum / lossCount, lr));
-            bar.tick();
-        }
-
-        @Override
-        public void epoch(int epoch, double valMetric, boolean improved, double seconds) {
-            if (bar != null) bar.done();
-            bar = null;
-            if (!quiet) {
-                err.printf("%s epoch %d/%d: train loss %.4f, val %.4f%s, %.1f s%n", label, epoch + 1, epochs,
-                        lossCount == 0 ? Double.NaN : lossSum / lossCount, valMetric, improved ? " (best, saved)" : "",
-                        seconds);
-            }
-        }
     }
 }

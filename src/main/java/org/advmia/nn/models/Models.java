@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.advmia.data.DatasetInfo;
+import org.advmia.data.Task;
 import org.advmia.nn.Init;
 import org.advmia.nn.Model;
 
@@ -55,6 +57,13 @@ public final class Models {
         return all;
     }
 
+    /** Throws the "unknown model ... Valid models: ..." error unless name is a registered form. */
+    public static void requireKnown(String name) {
+        String key = name.toLowerCase();
+        if (FACTORIES.containsKey(key) || WRN.matcher(key).matches()) return;
+        throw new IllegalArgumentException("unknown model '" + name + "'. Valid models: " + String.join(", ", nameForms()));
+    }
+
     public static Model create(String name, Spec spec, Init init) {
         String key = name.toLowerCase();
         Factory f = FACTORIES.get(key);
@@ -66,5 +75,17 @@ public final class Models {
         }
         throw new IllegalArgumentException("unknown model '" + name + "'. Valid models: "
                 + String.join(", ", nameForms()));
+    }
+
+    /** Builds a registered model for a dataset, checking that the model suits the dataset's task. */
+    public static Model forData(String name, DatasetInfo info, long seed) {
+        Model m = create(name, new Spec(info.channels(), info.classes(), info.height(), info.width()), Init.seeded(seed));
+        boolean segData = info.task() == Task.SEGMENTATION, segModel = m.task() == Model.Task.SEGMENTATION;
+        if (segData != segModel) {
+            m.close();
+            throw new IllegalArgumentException("--model " + name + " is a " + (segModel ? "segmentation" : "classification")
+                    + " model but --data " + info.name() + " is a " + info.task().name().toLowerCase() + " dataset");
+        }
+        return m;
     }
 }

@@ -1,4 +1,4 @@
-package org.advmia.cli;
+package org.advmia.util;
 
 import java.io.PrintStream;
 
@@ -6,7 +6,7 @@ import java.io.PrintStream;
  * A one-line progress bar with ETA on stderr. On a terminal it redraws in place; otherwise (logs,
  * CI) it prints a line at most every few seconds so logs stay short.
  */
-final class Progress {
+public final class Progress {
     private final PrintStream err;
     private final String label;
     private final int total;
@@ -17,18 +17,18 @@ final class Progress {
     private long lastPrint;
     private String status = "";
 
-    Progress(PrintStream err, String label, int total, boolean quiet) {
+    public Progress(PrintStream err, String label, int total, boolean quiet) {
         this.err = err;
         this.label = label;
         this.total = total;
         this.quiet = quiet;
     }
 
-    void status(String s) {
+    public void status(String s) {
         status = s;
     }
 
-    void tick() {
+    public void tick() {
         done++;
         long now = System.nanoTime();
         if (quiet || (!tty && now - lastPrint < 5_000_000_000L && done < total)) return;
@@ -43,11 +43,11 @@ final class Progress {
         err.flush();
     }
 
-    void done() {
+    public void done() {
         if (!quiet && tty) err.println();
     }
 
-    static String fmt(double seconds) {
+    public static String fmt(double seconds) {
         long s = Math.round(seconds);
         return String.format("%d:%02d", s / 60, s % 60);
     }

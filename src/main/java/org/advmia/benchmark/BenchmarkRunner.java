@@ -1,0 +1,403 @@
+package org.advmia.benchmark;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.advmia.attack.Attack;
+import org.advmia.attack.DatasetEvaluation;
+import org.advmia.backend.cpu.CpuBackend;
+import org.advmia.data.DataSpec;
+import org.advmia.data.Dataset;
+import org.advmia.data.DatasetInfo;
+import org.advmia.data.Split;
+import org.advmia.data.Task;
+import org.advmia.defense.Defense;
+import org.advmia.defense.DefenseConfig;
+import org.advmia.defense.Defenses;
+import org.advmia.defense.Trainer;
+import org.advmia.nn.Model;
+import org.advmia.nn.SafeTensors;
+import org.advmia.nn.models.Models;
+import org.advmia.util.Json;
+import org.advmia.util.Progress;
+
+/**
+ * Runs a {@link BenchmarkConfig}: trains (or takes from the cache) every dataset × model × defense,
+ * evaluates each under clean data and every attack × ε, fills the transfer matrix, draws the
+ * pictures and writes the report. Every finished training and cell goes to the results database
+ * the moment it finishes, so a killed run resumes where it stopped; cells are keyed by a hash of
+ * everything that determines their numbers, so a changed config recomputes exactly what changed.
+ */
+public final class BenchmarkRunner {
+    /** Bump when a change to the engine makes stored numbers stale. */
+    static final int FORMAT = 1;
+    static final int EVAL_BATCH = 100;
+
+    public enum Verbosity { QUIET, NORMAL, VERBOSE }
+
+    /**
+     * @param database the SQLite file (shared between results folders, if you like)
+     * @param modelCache where trained weights live, named by configuration hash
+     */
+    public record Options(Path outDir, Path database, Path modelCache, Verbosity verbosity, PrintStream log) {
+        public static Options in(Path outDir, Verbosity v, PrintStream log) {
+            return new Options(outDir, outDir.resolve("results.db"), outDir.resolve("models"), v, log);
+        }
+    }
+
+    private final BenchmarkConfig cfg;
+    private final Options opt;
+    private final boolean quiet, verbose;
+    private double engineSeconds;
+    private final List<TrainingResult> trainings = new ArrayList<>();
+    private final List<CellResult> cells = new ArrayList<>();
+    private final List<TransferResult> transfers = new ArrayList<>();
+    private final List<Figure> figures = new ArrayList<>();
+    private final Map<String, Set<String>> budgets = new LinkedHashMap<>();
+    private int computed, reused;
+
+    private BenchmarkRunner(BenchmarkConfig cfg, Options opt) {
+        this.cfg = cfg;
+        this.opt = opt;
+        this.quiet = opt.verbosity() == Verbosity.QUIET;
+        this.verbose = opt.verbosity() == Verbosity.VERBOSE;
+    }
+
+    public static BenchmarkResults run(BenchmarkConfig cfg, Options opt) throws IOException {
+        return new BenchmarkRunner(cfg, opt).run();
+    }
+
+    /** Cells in the plan (clean + attacks × ε per trained model, plus the transfer matrix). */
+    public static int plannedCells(BenchmarkConfig cfg) {
+        int perModel = 1 + cfg.eps().size() * cfg.attacks().size();
+        int models = cfg.models().size() * cfg.defenses().size();
+        int transfer = cfg.transfer().enabled() && models > 1 ? models * models : 0;
+        return cfg.datasets().size() * (models * perModel + transfer);
+    }
+
+    private BenchmarkResults run() throws IOException {
+        long start = System.nanoTime();
+        Files.createDirectories(opt.outDir());
+        Files.createDirectories(opt.modelCache());
+        Progress bar;
+        try (ResultsStore store = ResultsStore.open(opt.database())) {
+            String runId = store.beginRun(cfg.name(), cfg.toJson());
+            log("benchmark '%s': %d datasets x %d models x %d defenses, %d eps x %d attacks; %d cells; results in %s",
+                    cfg.name(), cfg.datasets().size(), cfg.models().size(), cfg.defenses().size(), cfg.eps().size(),
+                    cfg.attacks().size(), plannedCells(cfg), opt.outDir());
+            // Open and check every dataset first: a config error must not surface after an hour of training.
+            Map<BenchmarkConfig.DatasetEntry, Dataset> opened = new LinkedHashMap<>();
+            for (BenchmarkConfig.DatasetEntry d : cfg.datasets()) opened.put(d, openChecked(d));
+            bar = new Progress(opt.log(), "benchmark", plannedCells(cfg), quiet);
+            for (var e : opened.entrySet()) runDataset(store, runId, e.getKey(), e.getValue(), bar);
+            bar.done();
+            double wall = (System.nanoTime() - start) / 1e9;
+            store.finishRun(runId, wall, engineSeconds);
+        }
+        double wall = (System.nanoTime() - start) / 1e9;
+        BenchmarkResults results = results(wall);
+        List<Path> written = org.advmia.benchmark.report.ReportWriter.write(results, opt.outDir());
+        double total = (System.nanoTime() - start) / 1e9;
+        // The report is written after the numbers are final; count its time in the overhead we print.
+        results = results(total);
+        if (!quiet) {
+            opt.log().printf("done in %s: %d cells computed, %d reused from %s; engine %.1f s, harness overhead %.2f%%%n",
+                    Progress.fmt(total), computed, reused, opt.database(), engineSeconds, 100 * results.harnessOverhead());
+            for (Path p : written) if (p.getFileName().toString().startsWith("report")) opt.log().println("  " + p);
+        }
+        return results;
+    }
+
+    private BenchmarkResults results(double wall) {
+        Map<String, String> b = new LinkedHashMap<>();
+        budgets.forEach((k, v) -> b.put(k, String.join("; ", v)));
+        return new BenchmarkResults(cfg.name(), cfg.source(), b, environment(), wall, engineSeconds, trainings, cells,
+                transfers, figures);
+    }
+
+    static Map<String, String> environment() {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("advmia", String.valueOf(BenchmarkRunner.class.getPackage().getImplementationVersion()));
+        env.put("backend", "cpu (C++ kernels, OpenBLAS GEMM)");
+        env.put("threads", Integer.toString(CpuBackend.get().threads()));
+        env.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        env.put("java", System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
+        env.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        return env;
+    }
+
+    private Dataset openChecked(BenchmarkConfig.DatasetEntry d) {
+        long t = System.nanoTime();
+        Dataset data;
+        try {
+            data = DataSpec.open(d.spec());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(cfg.source() + ": dataset " + d.name() + ": " + e.getMessage(), e);
+        }
+        engineSeconds += (System.nanoTime() - t) / 1e9;
+        Task task = data.info().task();
+        for (AttackSpec a : cfg.attacks()) requireApplicable(a, task, d);
+        if (cfg.transfer().enabled()) requireApplicable(cfg.transfer().attack(), task, d);
+        if (cfg.pictures().rows() > 0) requireApplicable(cfg.pictures().attack(), task, d);
+        for (String m : cfg.models()) {
+            Models.forData(m, data.info(), 0).close();   // model vs task (segmentation or not), input size
+        }
+        return data;
+    }
+
+    private void requireApplicable(AttackSpec a, Task task, BenchmarkConfig.DatasetEntry d) {
+        try {
+            a.requireApplicable(task, d.name());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(cfg.source() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void runDataset(ResultsStore store, String runId, BenchmarkConfig.DatasetEntry d, Dataset data, Progress bar)
+            throws IOException {
+        DatasetInfo info = data.info();
+        Split split = Split.parse(d.split());
+        List<TrainingResult> trained = new ArrayList<>();
+        for (String modelName : cfg.models()) {
+            for (BenchmarkConfig.DefenseEntry def : cfg.defenses()) {
+                TrainingResult tr = trainOrReuse(store, d, data, modelName, def);
+                trainings.add(tr);
+                trained.add(tr);
+                try (Model model = load(tr, info)) {
+                    evaluateCells(store, runId, d, data, split, model, tr, bar);
+                    pictures(d, data, split, model, tr);
+                }
+            }
+        }
+        if (cfg.transfer().enabled() && trained.size() > 1) transferMatrix(store, runId, d, data, split, trained, bar);
+    }
+
+    private Model load(TrainingResult tr, DatasetInfo info) throws IOException {
+        Model m = Models.forData(tr.model(), info, cfg.seed());
+        SafeTensors.load(m, Path.of(tr.weights()));
+        return m;
+    }
+
+    // ---------------------------------------------------------------- training
+
+    String trainingHash(BenchmarkConfig.DatasetEntry d, String model, BenchmarkConfig.DefenseEntry def) {
+        Map<String, Object> id = new LinkedHashMap<>();
+        id.put("format", FORMAT);
+        id.put("data", d.spec());
+        id.put("model", model);
+        id.put("defense", BenchmarkConfig.defenseIdentity(def));
+        id.put("training", cfg.trainingIdentity());
+        id.put("seed", cfg.seed());
+        return sha256(Json.write(id));
+    }
+
+    private TrainingResult trainOrReuse(ResultsStore store, BenchmarkConfig.DatasetEntry d, Dataset data, String modelName,
+                                        BenchmarkConfig.DefenseEntry def) throws IOException {
+        String hash = trainingHash(d, modelName, def);
+        Optional<TrainingResult> hit = store.model(hash);
+        if (hit.isPresent() && Files.exists(Path.of(hit.get().weights()))) {
+            if (verbose) log("%s/%s/%s: trained model cached (%s)", d.name(), modelName, def.name(), hash.substring(0, 12));
+            return hit.get().asCached();
+        }
+        Path weights = opt.modelCache().resolve(modelName + "-" + def.name() + "-" + hash.substring(0, 16) + ".safetensors");
+        BenchmarkConfig.Training t = cfg.training();
+        DatasetInfo info = data.info();
+        double eps = def.name().equals("nat") ? 0 : def.trainEps();
+        DefenseConfig base = DefenseConfig.survey(eps).withSeed(cfg.seed())
+                .withSteps(def.innerSteps() != null ? def.innerSteps() : t.innerSteps());
+        if (def.beta() != null) base = base.withBeta(def.beta());
+        boolean segmentation = info.task() == Task.SEGMENTATION;
+        Trainer.Config tc = new Trainer.Config(t.epochs(), t.batch(), t.lr(), t.optimizer(), 0.9, t.weightDecay(),
+                t.balanced() && !segmentation, cfg.seed(), t.valLimit(), !def.name().equals("nat"));
+        // A checkpoint without a database entry is a training that was killed: continue it.
+        boolean resume = Files.exists(Trainer.checkpointFile(weights));
+        if (!quiet) log("%s/%s/%s: training %d epochs%s", d.name(), modelName, def.name(), t.epochs(),
+                resume ? " (resuming a killed run)" : "");
+        long start = System.nanoTime();
+        Model helper = null;
+        try (Model model = Models.forData(modelName, info, cfg.seed())) {
+            if (def.name().equals("hat")) helper = hatHelper(store, d, data, modelName);
+            Defense defense = Defenses.create(def.name(), base, helper, false);
+            Map<String, String> md = new LinkedHashMap<>();
+            md.put("model", modelName);
+            md.put("defense", def.name());
+            md.put("eps", Double.toString(eps));
+            md.put("data", d.spec());
+            md.put("config_hash", hash);
+            Trainer.Result r = Trainer.train(model, defense, data, tc, weights, resume, md,
+                    new TrainingProgress(opt.log(), d.name() + "/" + modelName + "/" + def.name(), t.epochs(), quiet), t.epochs());
+            double seconds = (System.nanoTime() - start) / 1e9;
+            engineSeconds += seconds;
+            TrainingResult tr = new TrainingResult(d.name(), modelName, def.name(), eps, r.epochs(), seconds, r.metric(),
+                    r.bestMetric(), hash, weights.toString(), false);
+            store.putModel(hash, tr);
+            return tr;
+        } finally {
+            if (helper != null) helper.close();
+        }
+    }
+
+    /** HAT's helper is a naturally trained model: the nat cell of the same config when there is one. */
+    private Model hatHelper(ResultsStore store, BenchmarkConfig.DatasetEntry d, Dataset data, String modelName)
+            throws IOException {
+        TrainingResult nat = trainOrReuse(store, d, data, modelName, new BenchmarkConfig.DefenseEntry("nat", 0, null, null));
+        return load(nat, data.info());
+    }
+
+    // ---------------------------------------------------------------- cells
+
+    private void evaluateCells(ResultsStore store, String runId, BenchmarkConfig.DatasetEntry d, Dataset data, Split split,
+                               Model model, TrainingResult tr, Progress bar) {
+        String task = taskName(data.info());
+        evaluateCell(store, runId, d, data, split, model, tr, task, null, 0, bar);
+        for (double eps : cfg.eps()) {
+            for (AttackSpec a : cfg.attacks()) evaluateCell(store, runId, d, data, split, model, tr, task, a, eps, bar);
+        }
+    }
+
+    static String taskName(DatasetInfo info) {
+        return switch (info.task()) {
+            case CLASSIFICATION -> info.classes() == 2 ? "binary" : "multiclass";
+            case MULTILABEL -> "multilabel";
+            case SEGMENTATION -> "segmentation";
+        };
+    }
+
+    private void evaluateCell(ResultsStore store, String runId, BenchmarkConfig.DatasetEntry d, Dataset data, Split split,
+                              Model model, TrainingResult tr, String task, AttackSpec a, double eps, Progress bar) {
+        Map<String, Object> id = new LinkedHashMap<>();
+        id.put("format", FORMAT);
+        id.put("model", tr.hash());
+        id.put("split", d.split());
+        id.put("samples", d.evalSamples());
+        id.put("attack", a == null ? CellResult.CLEAN : a.identity());
+        id.put("eps", eps);
+        id.put("seed", cfg.seed());
+        String key = sha256(Json.write(id));
+        String label = a == null ? CellResult.CLEAN : a.label();
+        bar.status(tr.defense() + " " + label + (a == null ? "" : " " + AttackSpec.fmt255(eps)));
+        Optional<CellResult> hit = store.cell(key);
+        CellResult c;
+        if (hit.isPresent()) {
+            c = hit.get();
+            store.markUsed(runId, key);
+            reused++;
+        } else {
+            String[] budget = {"clean data"};
+            long start = System.nanoTime();
+            DatasetEvaluation.Report r = DatasetEvaluation.run(model, data, split, d.evalSamples(), EVAL_BATCH,
+                    a == null ? null : m -> {
+                        Attack at = a.create(m, eps, cfg.seed(), defaultLoss(data.info()));
+                        budget[0] = a.budget(at);
+                        return at;
+                    });
+            double seconds = (System.nanoTime() - start) / 1e9;
+            engineSeconds += seconds;
+            c = new CellResult(d.name(), task, tr.model(), tr.defense(), label, budget[0], eps, r.samples(),
+                    a == null ? seconds : r.seconds(), numericMetrics(r), r.warnings());
+            store.putCell(key, runId, c);
+            computed++;
+        }
+        cells.add(c);
+        if (a != null) budgets.computeIfAbsent(label, k -> new LinkedHashSet<>()).add(c.budget());
+        if (verbose) {
+            log("%s/%s/%s %s eps %s: accuracy %.4f (%d samples, %.2f s)%s", d.name(), tr.model(), tr.defense(), label,
+                    AttackSpec.fmt255(eps), c.robustAccuracy(), c.samples(), c.seconds(), hit.isPresent() ? " [cached]" : "");
+        }
+        for (String w : c.warnings()) if (!quiet) log("WARNING %s/%s/%s %s: %s", d.name(), tr.model(), tr.defense(), label, w);
+        bar.tick();
+    }
+
+    static org.advmia.attack.AttackLoss defaultLoss(DatasetInfo info) {
+        return info.task() == Task.MULTILABEL ? org.advmia.attack.AttackLoss.BCE : null;
+    }
+
+    static Map<String, Double> numericMetrics(DatasetEvaluation.Report r) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : r.toMap().entrySet()) {
+            String k = e.getKey();
+            if (k.equals("samples") || k.equals("seconds")) continue;
+            if (e.getValue() instanceof Number n) m.put(k, n.doubleValue());
+        }
+        return m;
+    }
+
+    // ---------------------------------------------------------------- transfer
+
+    private void transferMatrix(ResultsStore store, String runId, BenchmarkConfig.DatasetEntry d, Dataset data, Split split,
+                                List<TrainingResult> trained, Progress bar) throws IOException {
+        BenchmarkConfig.Transfer t = cfg.transfer();
+        int samples = t.samples() > 0 ? t.samples() : d.evalSamples();
+        for (TrainingResult src : trained) {
+            try (Model source = load(src, data.info())) {
+                for (TrainingResult dst : trained) {
+                    Map<String, Object> id = new LinkedHashMap<>();
+                    id.put("format", FORMAT);
+                    id.put("source", src.hash());
+                    id.put("target", dst.hash());
+                    id.put("split", d.split());
+                    id.put("samples", samples);
+                    id.put("attack", t.attack().identity());
+                    id.put("eps", t.eps());
+                    id.put("seed", cfg.seed());
+                    String key = sha256(Json.write(id));
+                    bar.status("transfer " + src.defense() + " -> " + dst.defense());
+                    Optional<TransferResult> hit = store.transfer(key);
+                    TransferResult tr;
+                    if (hit.isPresent()) {
+                        tr = hit.get();
+                        reused++;
+                    } else {
+                        long start = System.nanoTime();
+                        DatasetEvaluation.Report r;
+                        try (Model target = src == dst ? null : load(dst, data.info())) {
+                            Model evalOn = target == null ? source : target;
+                            // The attack only ever sees the source: the target is queried for the verdict alone.
+                            r = DatasetEvaluation.run(evalOn, data, split, samples, EVAL_BATCH,
+                                    m -> t.attack().create(source, t.eps(), cfg.seed(), defaultLoss(data.info())));
+                        }
+                        engineSeconds += (System.nanoTime() - start) / 1e9;
+                        tr = new TransferResult(d.name(), t.attack().label(), t.eps(), src.modelKey(), dst.modelKey(),
+                                r.samples(), r.cleanAccuracy(), r.robustAccuracy(), r.seconds());
+                        store.putTransfer(key, runId, tr);
+                        computed++;
+                    }
+                    transfers.add(tr);
+                    bar.tick();
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- pictures
+
+    private void pictures(BenchmarkConfig.DatasetEntry d, Dataset data, Split split, Model model, TrainingResult tr) {
+        // Filled in with the visual package (grids, Grad-CAM, masks).
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private void log(String fmt, Object... args) {
+        if (!quiet) opt.log().println(String.format(fmt, args));
+    }
+
+    static String sha256(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+}
