@@ -55,6 +55,11 @@ public abstract class Attack {
     }
 
     /** The lower-case command-line name. */
+    /** The model this attack differentiates or queries (the surrogate, in the transfer setting). */
+    public Model model() {
+        return model;
+    }
+
     /** The options this attack runs with (its budget: steps, step size, restarts, loss, seed). */
     public AttackOptions options() {
         return options;

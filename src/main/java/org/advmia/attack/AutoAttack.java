@@ -59,6 +59,14 @@ public final class AutoAttack extends Attack {
                     + " steps, FAB-T " + targetClasses + " targets x " + fabSteps + " steps, Square " + squareQueries
                     + " queries";
         }
+
+        /** As run on a model with this many classes: at most classes - 1 targets; DLR-T needs 4 classes. */
+        public String describe(int classes) {
+            int t = Math.min(targetClasses, classes - 1);
+            return "APGD-CE " + apgdSteps + " steps, APGD-T " + t + (t == 1 ? " target" : " targets") + " x " + apgdSteps
+                    + " steps" + (classes < 4 ? " (CW margin: DLR needs 4 classes)" : "") + ", FAB-T " + t
+                    + (t == 1 ? " target" : " targets") + " x " + fabSteps + " steps, Square " + squareQueries + " queries";
+        }
     }
 
     /** The standard cascade (APGD-CE, APGD-T, FAB-T, Square) at the given budget. */

@@ -52,6 +52,10 @@ public final class AutoProjectedGradientDescent extends Attack {
         int n = (int) x0.dim(0);
         float[] y = Backends.toFloatArray(labels);
         float[][] ranked = rankedClasses(x0);
+        // Targeted DLR divides by z_pi1 - (z_pi3 + z_pi4) / 2, which needs four classes. With fewer,
+        // its numerator alone, the targeted CW margin z_t - z_y, is the natural stand-in (binary
+        // medical tasks are common); it is scale-dependent, which APGD's adaptive step tolerates.
+        AttackLoss targetLoss = classes >= 4 ? AttackLoss.DLR : AttackLoss.CW;
         long row = x0.numel() / Math.max(1, n);
         for (int k = 1; k <= rounds; k++) {
             boolean[] broken = succeeded(xAdv, labels, null);
@@ -61,7 +65,7 @@ public final class AutoProjectedGradientDescent extends Attack {
                 Tensor tgt = backend.empty(labels.dtype(), labels.shape());
                 backend.copyFromHost(t, tgt);
                 Tensor trial = backend.duplicate(x0);
-                apgd(x0, labels, tgt, trial, gen, AttackLoss.DLR, true);
+                apgd(x0, labels, tgt, trial, gen, targetLoss, true);
                 boolean[] now = succeeded(trial, labels, null);
                 for (int i = 0; i < n; i++) {
                     if (!broken[i] && now[i]) backend.copyBlock(trial, i * row, row, xAdv, i * row, row, 1, row);

@@ -90,7 +90,7 @@ public record AttackSpec(String name, Integer steps, Double stepSize, Integer re
 
     /** What the report prints for this column's budget: the options the attack actually ran with. */
     public String budget(Attack attack) {
-        if (autoAttackBudget != null) return "AutoAttack (" + autoAttackBudget.describe() + ")";
+        if (autoAttackBudget != null) return "AutoAttack (" + autoAttackBudget.describe(attack.model().numClasses()) + ")";
         var o = attack.options();
         StringBuilder b = new StringBuilder(label());
         if (name.equals("fgsm")) return b.append(" (one step of eps)").toString();
@@ -110,9 +110,16 @@ public record AttackSpec(String name, Integer steps, Double stepSize, Integer re
     /** Column label: "PGD-20", "AutoAttack", "Square-1000". */
     public String label() {
         if (autoAttackBudget != null) return "AutoAttack";
-        String base = name.toUpperCase();
         if (name.equals("fgsm")) return "FGSM";
-        if (name.equals("cw")) base = "CW";
+        String base = switch (name) {
+            case "square" -> "Square";
+            case "simba" -> "SimBA";
+            case "segpgd" -> "SegPGD";
+            case "mifgsm" -> "MI-FGSM";
+            case "deepfool" -> "DeepFool";
+            case "deepfool-l2" -> "DeepFool-L2";
+            default -> name.toUpperCase();
+        };
         return steps == null ? base : base + "-" + steps;
     }
 

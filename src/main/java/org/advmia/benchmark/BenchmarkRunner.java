@@ -358,6 +358,7 @@ public final class BenchmarkRunner {
                     TransferResult tr;
                     if (hit.isPresent()) {
                         tr = hit.get();
+                        store.markTransferUsed(runId, key);
                         reused++;
                     } else {
                         long start = System.nanoTime();

@@ -29,7 +29,7 @@ class BenchmarkConfigTest {
         assertEquals(List.of("nat", "pgd-at", "trades", "mart"), c.defenses().stream().map(BenchmarkConfig.DefenseEntry::name).toList());
         assertEquals(List.of(1 / 255.0, 2 / 255.0, 4 / 255.0, 8 / 255.0), c.eps());
         assertEquals(List.of("fgsm", "pgd", "cw", "autoattack", "square"), c.attacks().stream().map(AttackSpec::name).toList());
-        assertEquals(List.of("FGSM", "PGD-20", "CW-30", "AutoAttack", "SQUARE-500"),
+        assertEquals(List.of("FGSM", "PGD-20", "CW-30", "AutoAttack", "Square-200"),
                 c.attacks().stream().map(AttackSpec::label).toList());
         assertTrue(c.datasets().get(0).spec().startsWith("synthetic:"), "the default needs no download");
     }

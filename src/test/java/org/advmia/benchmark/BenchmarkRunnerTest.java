@@ -90,7 +90,8 @@ class BenchmarkRunnerTest {
         Files.writeString(cfgFile, TINY);
         Path out = dir.resolve("killed");
         Path db = out.resolve("results.db");
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dorg.sqlite.tmpdir=" + dir, "-cp",
                 System.getProperty("java.class.path"), "org.advmia.cli.Main", "benchmark", "--config", cfgFile.toString(),
                 "--out", out.toString(), "--quiet");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
