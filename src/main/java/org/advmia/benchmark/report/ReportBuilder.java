@@ -201,7 +201,9 @@ final class ReportBuilder {
             if (c.attack().equals(CellResult.CLEAN)) {
                 if (g.clean.putIfAbsent(c.defense(), c) != null) builderWarnings.add(where + ": duplicate cell, the tables show the first (results.csv has both)");
             } else {
-                AttackVariant v = new AttackVariant(c.attack(), c.budget());
+                // The runner's budgets map has one entry per column label; a budget that varies with eps
+                // (the survey's PGD step-size table) must not split the column.
+                AttackVariant v = new AttackVariant(c.attack(), results.budgets().getOrDefault(c.attack(), c.budget()));
                 g.variants.computeIfAbsent(v, k -> new TreeSet<>()).add(Fmt.eps255(c.eps()));
                 Map<ColumnKey, CellResult> byKey = g.attacked.computeIfAbsent(c.defense(), k -> new LinkedHashMap<>());
                 if (byKey.putIfAbsent(new ColumnKey(v, Fmt.eps255(c.eps())), c) != null) {
