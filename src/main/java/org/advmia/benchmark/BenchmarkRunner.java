@@ -16,6 +16,18 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.advmia.attack.Attack;
+import org.advmia.attack.AttackResult;
+import org.advmia.autograd.Autograd;
+import org.advmia.autograd.Variable;
+import org.advmia.backend.Backends;
+import org.advmia.benchmark.visual.GradCam;
+import org.advmia.benchmark.visual.ImageShape;
+import org.advmia.benchmark.visual.Pictures;
+import org.advmia.data.Batch;
+import org.advmia.data.BatchLoader;
+import org.advmia.nn.FeatureMaps;
+import org.advmia.tensor.MemoryScope;
+import org.advmia.tensor.Tensor;
 import org.advmia.attack.DatasetEvaluation;
 import org.advmia.backend.cpu.CpuBackend;
 import org.advmia.data.DataSpec;
@@ -384,8 +396,115 @@ public final class BenchmarkRunner {
 
     // ---------------------------------------------------------------- pictures
 
-    private void pictures(BenchmarkConfig.DatasetEntry d, Dataset data, Split split, Model model, TrainingResult tr) {
-        // Filled in with the visual package (grids, Grad-CAM, masks).
+    /**
+     * The first rows test images of each trained model under the picture attack: a grid (clean,
+     * perturbation, adversarial, Grad-CAM of both) for classification, masks under attack for
+     * segmentation. Multi-label data gets no picture (its labels are not one class per image).
+     */
+    private void pictures(BenchmarkConfig.DatasetEntry d, Dataset data, Split split, Model model, TrainingResult tr)
+            throws IOException {
+        BenchmarkConfig.Pictures pc = cfg.pictures();
+        DatasetInfo info = data.info();
+        int rows = Math.min(pc.rows(), data.size(split));
+        if (rows == 0 || info.task() == Task.MULTILABEL) return;
+        Path dir = opt.outDir().resolve("figures");
+        Files.createDirectories(dir);
+        String stem = safe(d.name() + "_" + tr.model() + "_" + tr.defense());
+        String what = d.name() + " / " + tr.model() + " / " + tr.defense() + ", " + pc.attack().label() + " at eps "
+                + AttackSpec.fmt255(pc.eps());
+        ImageShape shape = new ImageShape(info.channels(), info.height(), info.width());
+        BatchLoader loader = BatchLoader.builder(data, split).batchSize(rows).build();
+        try (BatchLoader.Epoch epoch = loader.epoch(0); MemoryScope scope = MemoryScope.open()) {
+            Batch batch = epoch.next();
+            long t0 = System.nanoTime();
+            Tensor x = batch.images(), y = batch.labels();
+            Attack attack = pc.attack().create(model, pc.eps(), cfg.seed(), defaultLoss(info));
+            float[] clean = Backends.toFloatArray(x), labels = Backends.toFloatArray(y);
+            float[] adv;
+            Tensor advT;
+            try (AttackResult r = attack.run(x, y, null)) {
+                advT = Backends.of(x).duplicate(r.adversarial());
+                adv = Backends.toFloatArray(advT);
+            }
+            float[] zc = logits(model, x), za = logits(model, advT);
+            int per = shape.values();
+            if (info.task() == Task.SEGMENTATION) {
+                int hw = info.height() * info.width(), c = info.classes();
+                List<Pictures.SegmentationExample> ex = new ArrayList<>();
+                for (int i = 0; i < rows; i++) {
+                    int[] truth = new int[hw];
+                    for (int p = 0; p < hw; p++) truth[p] = (int) labels[i * hw + p];
+                    ex.add(new Pictures.SegmentationExample(slice(clean, i, per), truth, pixelArgmax(zc, i, c, hw),
+                            pixelArgmax(za, i, c, hw), slice(adv, i, per)));
+                }
+                engineSeconds += (System.nanoTime() - t0) / 1e9;
+                Path png = dir.resolve(stem + "_masks.png");
+                Pictures.segmentationMasks(png, shape, ex, c);
+                figures.add(new Figure("segmentation-masks", "Masks under attack: " + what,
+                        "Per row: image, true mask, mask predicted on the clean image, mask predicted on the adversarial "
+                                + "image, adversarial image; Dice of both predictions below.", opt.outDir().relativize(png)));
+                return;
+            }
+            int c = info.classes();
+            int[] pc0 = new int[rows], pa = new int[rows];
+            for (int i = 0; i < rows; i++) {
+                pc0[i] = argmax(zc, i, c);
+                pa[i] = argmax(za, i, c);
+            }
+            float[][] camClean = null, camAdv = null;
+            if (model instanceof FeatureMaps) {
+                camClean = GradCam.compute(model, x, pc0);
+                camAdv = GradCam.compute(model, advT, pa);
+            }
+            engineSeconds += (System.nanoTime() - t0) / 1e9;
+            List<Pictures.AdversarialExample> ex = new ArrayList<>();
+            for (int i = 0; i < rows; i++) {
+                ex.add(new Pictures.AdversarialExample(slice(clean, i, per), slice(adv, i, per), (int) labels[i], pc0[i],
+                        pa[i], camClean == null ? null : camClean[i], camAdv == null ? null : camAdv[i]));
+            }
+            Path png = dir.resolve(stem + "_adversarial.png");
+            Pictures.adversarialGrid(png, shape, ex, info.classNames().toArray(new String[0]), 10);
+            figures.add(new Figure("adversarial-grid", "Adversarial examples and Grad-CAM: " + what,
+                    "Per row: clean image, perturbation magnified 10x (grey = unchanged), adversarial image"
+                            + (camClean == null ? "" : ", Grad-CAM of the clean and of the adversarial prediction")
+                            + "; the caption gives the true class and both predictions (red: the attack changed it).",
+                    opt.outDir().relativize(png)));
+        }
+    }
+
+    private static float[] logits(Model model, Tensor x) {
+        model.eval();
+        try (AutoCloseable ng = Autograd.noGrad()) {
+            return Backends.toFloatArray(model.logits(Variable.constant(x)).value());
+        } catch (Exception e) {
+            throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
+        }
+    }
+
+    private static float[] slice(float[] a, int i, int per) {
+        return java.util.Arrays.copyOfRange(a, i * per, (i + 1) * per);
+    }
+
+    private static int argmax(float[] z, int i, int c) {
+        int best = 0;
+        for (int k = 1; k < c; k++) if (z[i * c + k] > z[i * c + best]) best = k;
+        return best;
+    }
+
+    /** Logits [N, C, H, W] to the class map of image i. */
+    private static int[] pixelArgmax(float[] z, int i, int c, int hw) {
+        int[] out = new int[hw];
+        int base = i * c * hw;
+        for (int p = 0; p < hw; p++) {
+            int best = 0;
+            for (int k = 1; k < c; k++) if (z[base + k * hw + p] > z[base + best * hw + p]) best = k;
+            out[p] = best;
+        }
+        return out;
+    }
+
+    private static String safe(String s) {
+        return s.replaceAll("[^A-Za-z0-9._-]+", "-");
     }
 
     // ---------------------------------------------------------------- helpers
