@@ -9,6 +9,7 @@ import org.advmia.autograd.Variable;
 import org.advmia.nn.Activation;
 import org.advmia.nn.BatchNorm2d;
 import org.advmia.nn.Conv2d;
+import org.advmia.nn.FeatureMaps;
 import org.advmia.nn.Init;
 import org.advmia.nn.Linear;
 import org.advmia.nn.Model;
@@ -23,7 +24,7 @@ import org.advmia.nn.Pool2d;
  * classifier. The ImageNet stem is a 7x7 stride-2 conv plus a 3x3 stride-2 max pool; the CIFAR
  * stem a single 3x3 stride-1 conv, for inputs too small to lose a factor 4 up front.
  */
-public final class DenseNet121 extends Model {
+public final class DenseNet121 extends Model implements FeatureMaps {
     public enum Stem { IMAGENET, CIFAR }
 
     private final Named features;
@@ -80,12 +81,23 @@ public final class DenseNet121 extends Model {
 
     @Override
     public Variable forward(Variable x) {
+        return head(features(x));
+    }
+
+    /** norm5 and the ReLU after it: the map torchvision's classifier pools. */
+    @Override
+    public Variable features(Variable x) {
         if (x.shape().dim(2) < minSize || x.shape().dim(3) < minSize) {
             throw new IllegalArgumentException("densenet121: input " + x.shape() + " is too small (the stem and "
                     + "transitions need >= " + minSize + "x" + minSize + ")");
         }
         // features ends with norm5; the final ReLU is applied outside it, as in torchvision.
-        return classifier.forward(pool.forward(Ops.relu(features.forward(x))));
+        return Ops.relu(features.forward(x));
+    }
+
+    @Override
+    public Variable head(Variable featureMap) {
+        return classifier.forward(pool.forward(featureMap));
     }
 
     /** An nn.Sequential built from an OrderedDict: children run in order under their own names. */

@@ -6,6 +6,7 @@ import org.advmia.nn.Activation;
 import org.advmia.nn.BatchNorm2d;
 import org.advmia.nn.Conv2d;
 import org.advmia.nn.Dropout;
+import org.advmia.nn.FeatureMaps;
 import org.advmia.nn.Init;
 import org.advmia.nn.Linear;
 import org.advmia.nn.Model;
@@ -21,7 +22,7 @@ import org.advmia.nn.Sequential;
  * Channel counts are torchvision's make_divisible(c * widthMult, 8); last_channel is
  * make_divisible(1280 * max(1, widthMult), 8).
  */
-public final class MobileNetV2 extends Model {
+public final class MobileNetV2 extends Model implements FeatureMaps {
     /** t (expansion), c (channels before widthMult), n (repeats), s (stride of the first repeat). */
     private static final int[][] SETTINGS = {
         {1, 16, 1, 1}, {6, 24, 2, 1}, {6, 32, 3, 2}, {6, 64, 4, 2}, {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1},
@@ -65,7 +66,18 @@ public final class MobileNetV2 extends Model {
 
     @Override
     public Variable forward(Variable x) {
-        return classifier.forward(pool.forward(features.forward(x)));
+        return head(features(x));
+    }
+
+    /** The output of features.18, the 1x1 conv to last_channel with its BN and ReLU6. */
+    @Override
+    public Variable features(Variable x) {
+        return features.forward(x);
+    }
+
+    @Override
+    public Variable head(Variable featureMap) {
+        return classifier.forward(pool.forward(featureMap));
     }
 
     /** torchvision's ConvBNReLU: Sequential(0 conv without bias, padding (k-1)/2; 1 BN; 2 ReLU6). */

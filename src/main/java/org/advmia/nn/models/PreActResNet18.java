@@ -4,6 +4,7 @@ import org.advmia.autograd.Ops;
 import org.advmia.autograd.Variable;
 import org.advmia.nn.BatchNorm2d;
 import org.advmia.nn.Conv2d;
+import org.advmia.nn.FeatureMaps;
 import org.advmia.nn.Init;
 import org.advmia.nn.Linear;
 import org.advmia.nn.Model;
@@ -17,7 +18,7 @@ import org.advmia.nn.Sequential;
  * average pool and a linear layer. Names: conv1, layer1..layer4 (blocks bn1/conv1/bn2/conv2 and
  * shortcut.0), bn, linear. Widths are width * {1, 2, 4, 8} (64 is the standard network).
  */
-public final class PreActResNet18 extends Model {
+public final class PreActResNet18 extends Model implements FeatureMaps {
     private final Conv2d conv1;
     private final Sequential[] layers = new Sequential[4];
     private final BatchNorm2d bn;
@@ -45,9 +46,23 @@ public final class PreActResNet18 extends Model {
 
     @Override
     public Variable forward(Variable x) {
+        return head(features(x));
+    }
+
+    /**
+     * The final BN-ReLU of layer4's output: pre-activation blocks end in a raw residual sum, and
+     * this activation is what the pool and the classifier actually see.
+     */
+    @Override
+    public Variable features(Variable x) {
         Variable h = conv1.forward(x);
         for (Sequential layer : layers) h = layer.forward(h);
-        return linear.forward(pool.forward(Ops.relu(bn.forward(h))));
+        return Ops.relu(bn.forward(h));
+    }
+
+    @Override
+    public Variable head(Variable featureMap) {
+        return linear.forward(pool.forward(featureMap));
     }
 
     /**

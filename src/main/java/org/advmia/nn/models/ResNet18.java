@@ -4,6 +4,7 @@ import org.advmia.autograd.Ops;
 import org.advmia.autograd.Variable;
 import org.advmia.nn.BatchNorm2d;
 import org.advmia.nn.Conv2d;
+import org.advmia.nn.FeatureMaps;
 import org.advmia.nn.Init;
 import org.advmia.nn.Linear;
 import org.advmia.nn.Model;
@@ -16,7 +17,7 @@ import org.advmia.nn.Sequential;
  * torchvision naming: conv1, bn1, layer1..layer4 (BasicBlocks conv1/bn1/conv2/bn2 and
  * downsample.0/.1), fc. Widths are width * {1, 2, 4, 8} (64 is the standard network).
  */
-public final class ResNet18 extends Model {
+public final class ResNet18 extends Model implements FeatureMaps {
     private final Conv2d conv1;
     private final BatchNorm2d bn1;
     private final Sequential[] layers = new Sequential[4];
@@ -43,9 +44,20 @@ public final class ResNet18 extends Model {
 
     @Override
     public Variable forward(Variable x) {
+        return head(features(x));
+    }
+
+    /** layer4's output (its last block ends with the ReLU after the residual sum). */
+    @Override
+    public Variable features(Variable x) {
         Variable h = Ops.relu(bn1.forward(conv1.forward(x)));
         for (Sequential layer : layers) h = layer.forward(h);
-        return fc.forward(pool.forward(h));
+        return h;
+    }
+
+    @Override
+    public Variable head(Variable featureMap) {
+        return fc.forward(pool.forward(featureMap));
     }
 
     /** torchvision's BasicBlock: two 3x3 conv-BN pairs and an identity or 1x1 projection shortcut. */

@@ -4,6 +4,7 @@ import org.advmia.autograd.Variable;
 import org.advmia.nn.Activation;
 import org.advmia.nn.Conv2d;
 import org.advmia.nn.Dropout;
+import org.advmia.nn.FeatureMaps;
 import org.advmia.nn.Init;
 import org.advmia.nn.Linear;
 import org.advmia.nn.Model;
@@ -16,7 +17,16 @@ import org.advmia.nn.Sequential;
  * fc(200) ReLU dropout(0.5) fc(200) ReLU fc(classes). Names: features.{0,2,5,7},
  * classifier.{0,3,5}; the flattened size follows from the input size.
  */
-public final class SmallCnn extends Model {
+public final class SmallCnn extends Model implements FeatureMaps {
+    /**
+     * Index of the final max-pool in {@code features}; the feature map for Grad-CAM stops before
+     * it, as Selvaraju et al. do for VGG-16 (relu5_3: the last conv's ReLU, before pool5). It has
+     * twice the resolution of the pooled map (8x8 instead of 4x4 on 28x28 inputs), and since the
+     * pool hands each output's gradient to one input, the channel weights (spatial means of the
+     * gradient) are those of the pooled map up to one common factor, which the normalisation
+     * removes.
+     */
+    private static final int LAST_POOL = 9;
     private final Sequential features, classifier;
 
     public SmallCnn(int inChannels, int classes, int height, int width, Init init) {
@@ -42,6 +52,21 @@ public final class SmallCnn extends Model {
 
     @Override
     public Variable forward(Variable x) {
-        return classifier.forward(features.forward(x));
+        return head(features(x));
+    }
+
+    /** The last conv's ReLU output, before the final max-pool ([N, 64, 8, 8] on 28x28 inputs). */
+    @Override
+    public Variable features(Variable x) {
+        Variable h = x;
+        for (int i = 0; i < LAST_POOL; i++) h = features.get(i).forward(h);
+        return h;
+    }
+
+    @Override
+    public Variable head(Variable featureMap) {
+        Variable h = featureMap;
+        for (int i = LAST_POOL; i < features.size(); i++) h = features.get(i).forward(h);
+        return classifier.forward(h);
     }
 }

@@ -4,6 +4,7 @@ import org.advmia.autograd.Ops;
 import org.advmia.autograd.Variable;
 import org.advmia.nn.BatchNorm2d;
 import org.advmia.nn.Conv2d;
+import org.advmia.nn.FeatureMaps;
 import org.advmia.nn.Init;
 import org.advmia.nn.Linear;
 import org.advmia.nn.Model;
@@ -17,7 +18,7 @@ import org.advmia.nn.Sequential;
  * conv2 and, where the width changes, convShortcut), bn1, fc. depth = 6n + 4 gives n pre-activation
  * blocks per stage; stage widths are 16 * widen * {1, 2, 4} with strides 1, 2, 2.
  */
-public final class WideResNet extends Model {
+public final class WideResNet extends Model implements FeatureMaps {
     private final Conv2d conv1;
     private final NetworkBlock block1, block2, block3;
     private final BatchNorm2d bn1;
@@ -43,8 +44,19 @@ public final class WideResNet extends Model {
 
     @Override
     public Variable forward(Variable x) {
+        return head(features(x));
+    }
+
+    /** The final BN-ReLU after block3 (its pre-activation blocks end in a raw residual sum). */
+    @Override
+    public Variable features(Variable x) {
         Variable h = block3.forward(block2.forward(block1.forward(conv1.forward(x))));
-        return fc.forward(pool.forward(Ops.relu(bn1.forward(h))));
+        return Ops.relu(bn1.forward(h));
+    }
+
+    @Override
+    public Variable head(Variable featureMap) {
+        return fc.forward(pool.forward(featureMap));
     }
 
     /** One stage: `layer` holds n BasicBlocks, the first of which changes width and stride. */
