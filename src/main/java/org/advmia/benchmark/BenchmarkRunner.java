@@ -317,8 +317,10 @@ public final class BenchmarkRunner {
                     });
             double seconds = (System.nanoTime() - start) / 1e9;
             engineSeconds += seconds;
+            List<String> warnings = new ArrayList<>(r.warnings());
+            if (a == null) warnings.addAll(collapseWarning(r, data.info()));
             c = new CellResult(d.name(), task, tr.model(), tr.defense(), label, budget[0], eps, r.samples(),
-                    a == null ? seconds : r.seconds(), numericMetrics(r), r.warnings());
+                    a == null ? seconds : r.seconds(), numericMetrics(r), warnings);
             store.putCell(key, runId, c);
             computed++;
         }
@@ -330,6 +332,19 @@ public final class BenchmarkRunner {
         }
         for (String w : c.warnings()) if (!quiet) log("WARNING %s/%s/%s %s: %s", d.name(), tr.model(), tr.defense(), label, w);
         bar.tick();
+    }
+
+    /**
+     * A classifier that answers one class for everything has macro recall exactly 1/K on data
+     * holding every class; its "robust accuracy" is the class prior, not robustness. Adversarial
+     * training collapses this way when eps is large for the data; the report must say so.
+     */
+    static List<String> collapseWarning(DatasetEvaluation.Report r, DatasetInfo info) {
+        Double recall = r.taskMetrics().get("macro_recall_clean");
+        if (info.task() != Task.CLASSIFICATION || recall == null) return List.of();
+        if (Math.abs(recall - 1.0 / info.classes()) > 1e-12) return List.of();
+        return List.of("the model predicts the same class for every sample (collapsed training): its accuracy is the"
+                + " class prior, not robustness");
     }
 
     static org.advmia.attack.AttackLoss defaultLoss(DatasetInfo info) {

@@ -131,6 +131,17 @@ class BenchmarkRunnerTest {
                 "nothing was trained");
     }
 
+    @Test
+    void aCollapsedClassifierIsFlagged() {
+        org.advmia.data.DatasetInfo info = new org.advmia.data.DatasetInfo("d", org.advmia.data.Task.CLASSIFICATION, 1, 16, 16,
+                4, org.advmia.data.DatasetInfo.numberedClasses(4));
+        java.util.function.DoubleFunction<org.advmia.attack.DatasetEvaluation.Report> report = recall ->
+                new org.advmia.attack.DatasetEvaluation.Report(org.advmia.data.Task.CLASSIFICATION, 8, 0.25, 0.25, 0,
+                        new boolean[8], 0, 0, 0, 0, 0, Map.of("macro_recall_clean", recall), List.of());
+        assertEquals(1, BenchmarkRunner.collapseWarning(report.apply(0.25), info).size(), "one class for all: 1/K recall");
+        assertTrue(BenchmarkRunner.collapseWarning(report.apply(0.30), info).isEmpty());
+    }
+
     private static boolean hasFiles(Path d) {
         try (var s = Files.list(d)) {
             return s.findAny().isPresent();
