@@ -18,7 +18,6 @@ import org.advmia.tensor.Tensor;
 public final class AutoAttack extends Attack {
     /** The stages, in order; a custom cascade can list other registered attacks. */
     private final List<String> stages;
-    private final double eps;
     private final java.util.function.Function<String, Attack> stageFactory;
     private final List<String> warnings = new ArrayList<>();
     private final List<double[]> afterStage = new ArrayList<>();
@@ -33,14 +32,13 @@ public final class AutoAttack extends Attack {
                       java.util.function.Function<String, Attack> stageFactory) {
         super(model, threat, options);
         this.stages = List.copyOf(stages);
-        this.eps = threat.eps();
         this.stageFactory = stageFactory;
     }
 
     /**
      * A reduced-budget standard cascade, for benchmarks that cannot afford the full one (APGD 100
      * steps, 9 target classes, Square 5000 queries). A report must name the budget it ran:
-     * {@link Budget#describe}.
+     * {@link Budget#describe(int)}.
      */
     public record Budget(int apgdSteps, int targetClasses, int fabSteps, int squareQueries) {
         public Budget {
@@ -52,12 +50,6 @@ public final class AutoAttack extends Attack {
 
         public static Budget standard() {
             return new Budget(100, 9, 100, 5000);
-        }
-
-        public String describe() {
-            return "APGD-CE " + apgdSteps + " steps, APGD-T " + targetClasses + " targets x " + apgdSteps
-                    + " steps, FAB-T " + targetClasses + " targets x " + fabSteps + " steps, Square " + squareQueries
-                    + " queries";
         }
 
         /** As run on a model with this many classes: at most classes - 1 targets; DLR-T needs 4 classes. */

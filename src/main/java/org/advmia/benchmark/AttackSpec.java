@@ -59,12 +59,6 @@ public record AttackSpec(String name, Integer steps, Double stepSize, Integer re
         return new AttackSpec(name, steps, stepSize, restarts, randomStart, loss, budget);
     }
 
-    public static AttackSpec named(String name) {
-        Attacks.requireKnown(name);
-        return new AttackSpec(name, null, null, null, null, null,
-                name.equals("autoattack") ? AutoAttack.Budget.standard() : null);
-    }
-
     /** defaultLoss (null: the attack's own) applies when the config names no loss: BCE for multi-label data. */
     public Attack create(Model model, double eps, long seed, AttackLoss defaultLoss) {
         if (autoAttackBudget != null) return AutoAttack.withBudget(model, eps, autoAttackBudget, seed);

@@ -115,8 +115,7 @@ public final class BenchmarkRunner {
             bar = new Progress(opt.log(), "benchmark", plannedCells(cfg), quiet);
             for (var e : opened.entrySet()) runDataset(store, runId, e.getKey(), e.getValue(), bar);
             bar.done();
-            double wall = (System.nanoTime() - start) / 1e9;
-            store.finishRun(runId, wall, engineSeconds);
+            store.finishRun(runId, (System.nanoTime() - start) / 1e9, engineSeconds);
         }
         double wall = (System.nanoTime() - start) / 1e9;
         BenchmarkResults results = results(wall);
