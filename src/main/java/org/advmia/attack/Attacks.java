@@ -28,7 +28,14 @@ public final class Attacks {
     private static final Map<String, Factory> FACTORIES = new LinkedHashMap<>();
     /** Attacks that only make sense on segmentation models. */
     private static final java.util.Set<String> SEGMENTATION = new java.util.LinkedHashSet<>();
-    private static final Set<String> SCORE_BASED = Set.of("square", "simba");
+    private static final Set<String> SCORE_BASED = Set.of("square", "square-l2", "simba");
+    /**
+     * Attacks that accept caller-chosen targets. The others are untargeted by construction
+     * (DeepFool) or pick their own targets (APGD-T, FAB-T, AutoAttack, SegPGD's untargeted loss).
+     */
+    private static final Set<String> TARGETABLE = new java.util.LinkedHashSet<>(java.util.List.of("fgsm", "bim", "pgd",
+            "pgd-l2", "mifgsm", "cw", "cw-l2", "apgd-ce", "apgd-dlr", "square", "square-l2", "simba", "pgd-ce",
+            "pgd-dice", "dag", "asma"));
 
     static {
         FACTORIES.put("fgsm", (m, eps, o) -> new FastGradientSignMethod(m, ThreatModel.linf(eps),
@@ -82,6 +89,8 @@ public final class Attacks {
                 apply(base(100, 0, false), o), 9));
         // Score-based: steps is the query budget (square) or the number of DCT directions (simba).
         FACTORIES.put("square", (m, eps, o) -> new SquareAttack(m, ThreatModel.linf(eps),
+                apply(base(5000, 0, false), o), 0.8));
+        FACTORIES.put("square-l2", (m, eps, o) -> new SquareAttackL2(m, ThreatModel.l2(eps),
                 apply(base(5000, 0, false), o), 0.8));
         FACTORIES.put("simba", (m, eps, o) -> new SimpleBlackBoxAttack(m, ThreatModel.linf(eps),
                 apply(base(1000, 0, false), o), 0, o.stepSize() == null));
@@ -166,6 +175,20 @@ public final class Attacks {
                     + String.join(", ", FACTORIES.keySet()));
         }
         return f.create(model, eps, overrides == null ? Overrides.none() : overrides);
+    }
+
+    /** Whether an attack accepts caller-chosen target classes (a targeted run). */
+    public static boolean acceptsTargets(String name) {
+        return TARGETABLE.contains(name.toLowerCase());
+    }
+
+    /** Throws an error naming the attacks that do accept targets when this one does not. */
+    public static void requireTargetable(String name, String flag) {
+        requireKnown(name);
+        if (!acceptsTargets(name)) {
+            throw new IllegalArgumentException(flag + ": attack '" + name + "' does not take target classes (it is "
+                    + "untargeted or picks its own targets). Targeted attacks: " + String.join(", ", TARGETABLE));
+        }
     }
 
     /** Whether an attack is score-based: it only queries the model's outputs and never takes a gradient. */

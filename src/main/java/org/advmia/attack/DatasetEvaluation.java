@@ -66,7 +66,27 @@ public final class DatasetEvaluation {
      */
     public static Report run(Model model, Dataset data, Split split, int limit, int batchSize,
                              Function<Model, Attack> attackFor) {
+        return run(model, data, split, limit, batchSize, attackFor, null);
+    }
+
+    /**
+     * As above; with targetClasses non-null the attack runs targeted, each batch's targets chosen
+     * by it, and a sample counts as a success only when the clean prediction was right and the
+     * adversarial one is its target (segmentation: at least half of the pixels whose target differs
+     * from the label predict the target). attack_success_rate is then the targeted success rate;
+     * untargeted_success_rate (any misclassification) is reported as well. Multi-label data has no
+     * target classes and is refused.
+     */
+    public static Report run(Model model, Dataset data, Split split, int limit, int batchSize,
+                             Function<Model, Attack> attackFor, TargetClasses targetClasses) {
         Task task = data.info().task();
+        if (targetClasses != null) {
+            if (task == Task.MULTILABEL) {
+                throw new IllegalArgumentException(data.info().name()
+                        + ": targeted attacks need class labels; multi-label data has none to target");
+            }
+            targetClasses.requireApplicable(data.info().classes(), task == Task.SEGMENTATION, "--targeted");
+        }
         int classes = data.info().classes();
         int total = data.size(split);
         int n = limit > 0 ? Math.min(limit, total) : total;
@@ -74,7 +94,7 @@ public final class DatasetEvaluation {
         Attack attack = attackFor == null ? null : attackFor.apply(model);
         BatchLoader loader = BatchLoader.builder(firstSamples(data, split, n), split).batchSize(batchSize).build();
         List<Boolean> success = new ArrayList<>();
-        int correct = 0, robust = 0, fooled = 0;
+        int correct = 0, robust = 0, fooled = 0, misclassified = 0, batchIndex = 0;
         long[][] cmClean = new long[classes][classes], cmAdv = new long[classes][classes];
         List<float[]> scoresClean = new ArrayList<>(), scoresAdv = new ArrayList<>(), targets = new ArrayList<>();
         double maxLinf = 0, sumL2 = 0, seconds = 0;
@@ -92,8 +112,18 @@ public final class DatasetEvaluation {
                     }
                     first = false;
                     Tensor adv = x;
+                    float[] tv = null;
+                    Tensor targetTensor = null;
+                    if (attack != null && targetClasses != null) {
+                        int pixels = (int) (y.numel() / batch.size());
+                        float[] z = targetClasses.mode() == TargetClasses.Mode.LEAST_LIKELY ? logits(model, x) : null;
+                        tv = targetClasses.choose(Backends.toFloatArray(y), z, classes, pixels, batchIndex);
+                        targetTensor = b.empty(y.dtype(), y.shape());
+                        b.copyFromHost(tv, targetTensor);
+                    }
+                    batchIndex++;
                     if (attack != null) {
-                        AttackResult r = attack.run(x, y, null);
+                        AttackResult r = attack.run(x, y, targetTensor);
                         adv = b.duplicate(r.adversarial());
                         grads += r.gradientEvaluations();
                         queries += r.queries();
@@ -118,10 +148,12 @@ public final class DatasetEvaluation {
                             for (int i = 0; i < bs; i++) {
                                 int yi = (int) yv[i];
                                 boolean cc = pc[i] == yi, ac = cc && pa[i] == yi;
+                                boolean hit = tv == null ? cc && !ac : cc && tv[i] != yi && pa[i] == tv[i];
                                 if (cc) correct++;
                                 if (ac) robust++;
-                                if (cc && !ac) fooled++;
-                                success.add(cc && !ac);
+                                if (cc && !ac) misclassified++;
+                                if (hit) fooled++;
+                                success.add(hit);
                                 cmClean[yi][(int) pc[i]]++;
                                 cmAdv[yi][(int) pa[i]]++;
                             }
@@ -132,17 +164,23 @@ public final class DatasetEvaluation {
                             SegmentationMetrics.accumulate(cmAdv, pa, yv);
                             int hw = yv.length / bs;
                             for (int i = 0; i < bs; i++) {
-                                int keptClean = 0, keptAdv = 0;
+                                int keptClean = 0, keptAdv = 0, targetable = 0, onTarget = 0;
                                 for (int p = i * hw; p < (i + 1) * hw; p++) {
                                     if (pc[p] == yv[p]) keptClean++;
                                     if (pa[p] == yv[p]) keptAdv++;
+                                    if (tv != null && tv[p] != yv[p]) {
+                                        targetable++;
+                                        if (pa[p] == tv[p]) onTarget++;
+                                    }
                                 }
                                 // A sample "survives" while at least half its pixels keep their class.
                                 boolean cc = 2 * keptClean >= hw, ac = 2 * keptAdv >= hw;
+                                boolean hit = tv == null ? cc && !ac : cc && targetable > 0 && 2 * onTarget >= targetable;
                                 if (cc) correct++;
                                 if (ac && cc) robust++;
-                                if (cc && !ac) fooled++;
-                                success.add(cc && !ac);
+                                if (cc && !ac) misclassified++;
+                                if (hit) fooled++;
+                                success.add(hit);
                             }
                         }
                         case MULTILABEL -> {
@@ -157,7 +195,10 @@ public final class DatasetEvaluation {
                                 }
                                 if (cc) correct++;
                                 if (cc && ac) robust++;
-                                if (cc && !ac) fooled++;
+                                if (cc && !ac) {
+                                    fooled++;
+                                    misclassified++;
+                                }
                                 success.add(cc && !ac);
                             }
                             scoresClean.add(zc);
@@ -184,6 +225,7 @@ public final class DatasetEvaluation {
             extra.put("mean_auc_clean", MultiLabelMetrics.of(concat(scoresClean), concat(targets), classes).meanAuc());
             extra.put("mean_auc_adversarial", MultiLabelMetrics.of(concat(scoresAdv), concat(targets), classes).meanAuc());
         }
+        if (targetClasses != null) extra.put("untargeted_success_rate", correct == 0 ? 0 : (double) misclassified / correct);
         boolean[] succ = new boolean[success.size()];
         for (int i = 0; i < succ.length; i++) succ[i] = success.get(i);
         int samples = succ.length;

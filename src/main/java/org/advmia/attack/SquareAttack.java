@@ -59,7 +59,7 @@ public final class SquareAttack extends Attack {
         if (threat.eps() == 0 || budget == 0) return;
         int n = (int) x0.dim(0), c = (int) x0.dim(1), h = (int) x0.dim(2), w = (int) x0.dim(3), k = 2 + c;
         Tensor cls = options.targeted() ? targets : labels;
-        long[] seeds = sampleSeeds(x0, cls, gen);
+        long[] seeds = sampleSeeds(backend, x0, cls, gen);
         try (MemoryScope scope = MemoryScope.open()) {
             Tensor stripes = backend.empty(x0.dtype(), Shape.of(n, c, 1, w));
             for (int i = 0; i < n; i++) backend.random(RandomKind.UNIFORM, stripes.narrow0(i, 1), seeds[i], 0, 0, 1);
@@ -200,7 +200,7 @@ public final class SquareAttack extends Attack {
     }
 
     /** Per-sample stream seeds: one draw from gen mixed with a hash of each sample's pixels and class. */
-    private long[] sampleSeeds(Tensor x0, Tensor cls, Generator gen) {
+    static long[] sampleSeeds(org.advmia.backend.Backend backend, Tensor x0, Tensor cls, Generator gen) {
         int n = (int) x0.dim(0);
         long salt;
         try (MemoryScope s = MemoryScope.open()) {

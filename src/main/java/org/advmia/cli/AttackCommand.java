@@ -10,6 +10,7 @@ import org.advmia.attack.Attack;
 import org.advmia.attack.AttackLoss;
 import org.advmia.attack.Attacks;
 import org.advmia.attack.DatasetEvaluation;
+import org.advmia.attack.TargetClasses;
 import org.advmia.attack.ThreatModel;
 import org.advmia.data.DataSpec;
 import org.advmia.data.Dataset;
@@ -26,11 +27,15 @@ final class AttackCommand implements Main.Command {
     static final String USAGE = """
             usage: ./advmia attack --data SPEC --model NAME --weights FILE.safetensors --attack NAME --eps 8/255
                                    [--steps K] [--step-size A] [--random-start true|false] [--restarts R]
-                                   [--loss ce|cw|dlr|bce|dice] [--split test] [--limit N] [--batch B] [--seed S] [--json]
+                                   [--loss ce|cw|dlr|bce|dice] [--targeted random|least-likely|next|CLASS]
+                                   [--split test] [--limit N] [--batch B] [--seed S] [--json]
 
             Runs the attack on every sample of the split (or the first N) and reports clean and robust
             accuracy, attack success rate, perturbation sizes, gradient evaluations, queries and speed;
             Dice/mIoU for segmentation data and mean AUC for multi-label data. --eps takes 8/255 or 0.031.
+            --targeted runs the attack towards a target class per sample (per pixel for segmentation):
+            random (another class, seeded by --seed), least-likely (lowest clean logit), next ((y+1) mod K)
+            or a fixed class index; attack_success_rate is then the rate of reaching the target.
             --json prints exactly one JSON object on stdout. Progress goes to stderr.
             """;
 
@@ -47,11 +52,17 @@ final class AttackCommand implements Main.Command {
             return Main.OK;
         }
         Args a = Args.parse("attack", argv, Set.of("--data", "--model", "--weights", "--attack", "--eps", "--steps",
-                "--step-size", "--restarts", "--loss", "--split", "--limit", "--batch", "--seed"),
+                "--step-size", "--restarts", "--loss", "--targeted", "--split", "--limit", "--batch", "--seed"),
                 Set.of("--random-start", "--json"));
         String attackName = a.require("--attack").toLowerCase();
         Attacks.requireKnown(attackName);   // before loading any data
         double eps = ThreatModel.parseEps(a.require("--eps"), "--eps");
+        TargetClasses targets = null;
+        if (a.has("--targeted")) {
+            Attacks.requireTargetable(attackName, "--targeted");
+            Long seed = a.longOrNull("--seed");
+            targets = TargetClasses.parse(a.require("--targeted"), "--targeted", seed == null ? 0 : seed);
+        }
         Dataset data = DataSpec.open(a.require("--data"));
         DatasetInfo info = data.info();
         Split split = Split.parse(a.get("--split", "test"));
@@ -60,7 +71,7 @@ final class AttackCommand implements Main.Command {
         AttackLoss loss = a.has("--loss") ? AttackLoss.parse(a.require("--loss"))
                 : info.task() == Task.MULTILABEL ? AttackLoss.BCE : null;
         Attacks.Overrides o = new Attacks.Overrides(a.intOrNull("--steps", 0), a.doubleOrNull("--step-size"),
-                a.boolOrNull("--random-start"), a.intOrNull("--restarts", 1), a.longOrNull("--seed"), null, null, loss);
+                a.boolOrNull("--random-start"), a.intOrNull("--restarts", 1), a.longOrNull("--seed"), targets != null ? Boolean.TRUE : null, null, loss);
         int limit = a.intValue("--limit", 0, 0), batch = a.intValue("--batch", 100, 1);
         int samples = limit > 0 ? Math.min(limit, data.size(split)) : data.size(split);
         Progress progress = new Progress(err, "attack " + attackName, (samples + batch - 1) / batch, false);
@@ -69,7 +80,7 @@ final class AttackCommand implements Main.Command {
                     Attack at = Attacks.create(attackName, m, eps, o);
                     progress.tick();
                     return at;
-                });
+                }, targets);
         progress.done();
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("attack", attackName);
@@ -78,6 +89,7 @@ final class AttackCommand implements Main.Command {
         json.put("model", model.name());
         json.put("data", info.name());
         json.put("split", split.key());
+        json.put("targeted", targets == null ? "none" : targets.describe());
         json.putAll(r.toMap());
         if (a.flag("--json")) {
             out.println(Json.write(json));
