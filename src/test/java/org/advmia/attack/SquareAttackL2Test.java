@@ -19,7 +19,7 @@ class SquareAttackL2Test {
     static final int N = 120;
 
     static Attacks.Overrides queries(int q) {
-        return new Attacks.Overrides(q, null, null, null, null, null, null, null);
+        return SquareAttackTest.queries(q);
     }
 
     /**
@@ -129,33 +129,13 @@ class SquareAttackL2Test {
 
     @Test
     void targetedReachesTheTargets() {
-        float[] t = Backends.toFloatArray(y);
-        for (int i = 0; i < t.length; i++) t[i] = (t[i] + 1) % TrainedTinyNet.CLASSES;
-        Attacks.Overrides o = new Attacks.Overrides(300, null, null, null, null, true, null, null);
-        try (MemoryScope s = MemoryScope.open();
-             AttackResult r = Attacks.create("square-l2", net, 4.0, o).run(x, y, Backends.tensor(t, t.length))) {
-            float[] pred = AttackMetrics.argmax(net, r.adversarial());
-            int hit = 0;
-            for (int i = 0; i < t.length; i++) if (pred[i] == t[i]) hit++;
-            assertTrue(hit >= 0.8 * t.length, "targeted success " + hit + "/" + t.length);
-        }
+        int hit = SquareAttackTest.targetedHits("square-l2", 4.0, 300);
+        assertTrue(hit >= 0.8 * N, "targeted success " + hit + "/" + N);
     }
 
     @Test
     void aSampleGetsTheSameResultAloneAsInABatch() {
-        int n = 12;
-        Attacks.Overrides o = queries(80);
-        try (MemoryScope s = MemoryScope.open();
-             AttackResult batch = Attacks.create("square-l2", net, 1.5, o).run(x.narrow0(0, n), y.narrow0(0, n), null)) {
-            float[] b = Backends.toFloatArray(batch.adversarial());
-            int d = b.length / n;
-            for (int i = 0; i < n; i++) {
-                try (AttackResult one = Attacks.create("square-l2", net, 1.5, o).run(x.narrow0(i, 1), y.narrow0(i, 1), null)) {
-                    assertArrayEquals(java.util.Arrays.copyOfRange(b, i * d, (i + 1) * d),
-                            Backends.toFloatArray(one.adversarial()), "sample " + i);
-                }
-            }
-        }
+        SquareAttackTest.assertBatchIndependent("square-l2", 1.5, 80, 12);
     }
 
     @Test

@@ -68,35 +68,45 @@ class SquareAttackTest {
 
     @Test
     void aSampleGetsTheSameResultAloneAsInABatch() {
-        int n = 16;
-        Attacks.Overrides o = queries(150);
+        assertBatchIndependent("square", 0.1, 150, 16);
+    }
+
+    /** Each of the first n samples attacked alone gives the batch's row bit for bit, and the same query count. */
+    static void assertBatchIndependent(String attack, double eps, int queries, int n) {
+        Attacks.Overrides o = queries(queries);
         try (MemoryScope s = MemoryScope.open();
-             AttackResult batch = Attacks.create("square", net, 0.1, o).run(x.narrow0(0, n), y.narrow0(0, n), null)) {
+             AttackResult batch = Attacks.create(attack, net, eps, o).run(x.narrow0(0, n), y.narrow0(0, n), null)) {
             float[] b = Backends.toFloatArray(batch.adversarial());
             int d = b.length / n;
             long singles = 0;
             for (int i = 0; i < n; i++) {
-                try (AttackResult one = Attacks.create("square", net, 0.1, o).run(x.narrow0(i, 1), y.narrow0(i, 1), null)) {
+                try (AttackResult one = Attacks.create(attack, net, eps, o).run(x.narrow0(i, 1), y.narrow0(i, 1), null)) {
                     float[] row = java.util.Arrays.copyOfRange(b, i * d, (i + 1) * d);
-                    assertArrayEquals(row, Backends.toFloatArray(one.adversarial()), "sample " + i);
+                    assertArrayEquals(row, Backends.toFloatArray(one.adversarial()), attack + " sample " + i);
                     singles += one.queries();
                 }
             }
-            assertEquals(batch.queries(), singles, "per-sample query counts");
+            assertEquals(batch.queries(), singles, attack + ": per-sample query counts");
         }
     }
 
     @Test
     void targetedSquareReachesTheTargets() {
+        int hit = targetedHits("square", 0.3, 300);
+        assertTrue(hit >= 0.9 * N, "targeted success " + hit + "/" + N);
+    }
+
+    /** How many samples a targeted run towards (label + 1) mod K lands on its target. */
+    static int targetedHits(String attack, double eps, int queries) {
         float[] t = Backends.toFloatArray(y);
         for (int i = 0; i < t.length; i++) t[i] = (t[i] + 1) % TrainedTinyNet.CLASSES;
-        Attacks.Overrides o = new Attacks.Overrides(300, null, null, null, null, true, null, null);
+        Attacks.Overrides o = new Attacks.Overrides(queries, null, null, null, null, true, null, null);
         try (MemoryScope s = MemoryScope.open();
-             AttackResult r = Attacks.create("square", net, 0.3, o).run(x, y, Backends.tensor(t, t.length))) {
+             AttackResult r = Attacks.create(attack, net, eps, o).run(x, y, Backends.tensor(t, t.length))) {
             float[] pred = AttackMetrics.argmax(net, r.adversarial());
             int hit = 0;
             for (int i = 0; i < t.length; i++) if (pred[i] == t[i]) hit++;
-            assertTrue(hit >= 0.9 * t.length, "targeted success " + hit + "/" + t.length);
+            return hit;
         }
     }
 
