@@ -11,6 +11,7 @@ import org.advmia.attack.AttackLoss;
 import org.advmia.attack.Attacks;
 import org.advmia.attack.DatasetEvaluation;
 import org.advmia.attack.TargetClasses;
+import org.advmia.defense.preprocess.Preprocessors;
 import org.advmia.attack.ThreatModel;
 import org.advmia.data.DataSpec;
 import org.advmia.data.Dataset;
@@ -28,6 +29,7 @@ final class AttackCommand implements Main.Command {
             usage: ./advmia attack --data SPEC --model NAME --weights FILE.safetensors --attack NAME --eps 8/255
                                    [--steps K] [--step-size A] [--random-start true|false] [--restarts R]
                                    [--loss ce|cw|dlr|bce|dice] [--targeted random|least-likely|next|CLASS]
+                                   [--preprocess jpeg[:Q]|median[:K]|bit-depth[:B]|random-resize-pad[:S][,...]] [--eot N]
                                    [--split test] [--limit N] [--batch B] [--seed S] [--json]
 
             Runs the attack on every sample of the split (or the first N) and reports clean and robust
@@ -36,6 +38,9 @@ final class AttackCommand implements Main.Command {
             --targeted runs the attack towards a target class per sample (per pixel for segmentation):
             random (another class, seeded by --seed), least-likely (lowest clean logit), next ((y+1) mod K)
             or a fixed class index; attack_success_rate is then the rate of reaching the target.
+            --preprocess puts input-purification defenses (chained left to right) in front of the model and
+            evaluates them adaptively: BPDA through non-differentiable transforms, EOT over --eot draws
+            (default: 10 for random transforms, 1 otherwise); the output says which evaluation was used.
             --json prints exactly one JSON object on stdout. Progress goes to stderr.
             """;
 
@@ -52,7 +57,7 @@ final class AttackCommand implements Main.Command {
             return Main.OK;
         }
         Args a = Args.parse("attack", argv, Set.of("--data", "--model", "--weights", "--attack", "--eps", "--steps",
-                "--step-size", "--restarts", "--loss", "--targeted", "--split", "--limit", "--batch", "--seed"),
+                "--step-size", "--restarts", "--loss", "--targeted", "--preprocess", "--eot", "--split", "--limit", "--batch", "--seed"),
                 Set.of("--random-start", "--json"));
         String attackName = a.require("--attack").toLowerCase();
         Attacks.requireKnown(attackName);   // before loading any data
@@ -68,6 +73,11 @@ final class AttackCommand implements Main.Command {
         Split split = Split.parse(a.get("--split", "test"));
         Model model = Models.forData(a.require("--model"), info, 0);
         SafeTensors.load(model, Path.of(a.require("--weights")));
+        Long seedValue = a.longOrNull("--seed");
+        if (a.has("--preprocess")) {
+            model = Preprocessors.wrap(model, a.require("--preprocess"), "--preprocess", seedValue == null ? 0 : seedValue);
+        }
+        int eot = a.has("--eot") ? a.intValue("--eot", 1, 1) : Preprocessors.eotSamples(model);
         AttackLoss loss = a.has("--loss") ? AttackLoss.parse(a.require("--loss"))
                 : info.task() == Task.MULTILABEL ? AttackLoss.BCE : null;
         Attacks.Overrides o = new Attacks.Overrides(a.intOrNull("--steps", 0), a.doubleOrNull("--step-size"),
@@ -78,6 +88,7 @@ final class AttackCommand implements Main.Command {
         DatasetEvaluation.Report r = DatasetEvaluation.run(model, data, split, limit, batch,
                 m -> {
                     Attack at = Attacks.create(attackName, m, eps, o);
+                    if (eot > 1) at.withEot(eot);
                     progress.tick();
                     return at;
                 }, targets);
@@ -90,12 +101,19 @@ final class AttackCommand implements Main.Command {
         json.put("data", info.name());
         json.put("split", split.key());
         json.put("targeted", targets == null ? "none" : targets.describe());
+        json.put("preprocess", a.has("--preprocess") ? a.require("--preprocess") : "none");
+        json.put("adaptive_evaluation", Preprocessors.adaptiveEvaluation(model));
+        json.put("eot_samples", eot);
         json.putAll(r.toMap());
         if (a.flag("--json")) {
             out.println(Json.write(json));
         } else {
             out.printf("%s on %s (%s split, %d samples), eps %.5f (%s)%n", attackName, info.name(), split.key(),
                     r.samples(), eps, json.get("norm"));
+            if (a.has("--preprocess")) {
+                out.printf("  defense: %s; evaluated with %s%n", a.require("--preprocess"),
+                        Preprocessors.adaptiveEvaluation(model));
+            }
             out.printf("  clean accuracy       %.4f%n  robust accuracy      %.4f%n  attack success rate  %.4f%n",
                     r.cleanAccuracy(), r.robustAccuracy(), r.attackSuccessRate());
             out.printf("  max Linf %.5f   mean L2 %.4f%n", r.maxLinf(), r.meanL2());

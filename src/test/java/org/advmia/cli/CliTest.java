@@ -97,6 +97,32 @@ class CliTest {
                 "--eps", "0.1", "--targeted", "sideways");
         assertEquals(Main.USAGE, bad.code());
         assertTrue(bad.err().contains("least-likely"), bad.err());
+
+        // Preprocessing defenses are evaluated adaptively, and the output says how: BPDA through
+        // bit-depth reduction (deterministic, so no EOT), BPDA + EOT-10 through a random transform.
+        Run pre = run("attack", "--data", data, "--model", "smallcnn", "--weights", w.toString(), "--attack", "pgd",
+                "--eps", "0.3", "--steps", "10", "--preprocess", "bit-depth:3", "--json");
+        assertEquals(0, pre.code(), pre.err());
+        Map<String, Object> pj = (Map<String, Object>) Json.parse(pre.out().strip(), "preprocessed attack output");
+        assertEquals("bit-depth:3", pj.get("preprocess"));
+        assertTrue(((String) pj.get("adaptive_evaluation")).startsWith("BPDA"), pj.get("adaptive_evaluation").toString());
+        assertEquals(1, ((Number) pj.get("eot_samples")).intValue());
+        // BPDA sees through the quantiser: at eps 0.3 the defended model falls like the undefended one.
+        assertTrue(((Number) pj.get("robust_accuracy")).doubleValue() <= 0.2, pre.out());
+        Run eot = run("attack", "--data", data, "--model", "smallcnn", "--weights", w.toString(), "--attack", "fgsm",
+                "--eps", "0.1", "--preprocess", "random-resize-pad:0.8,median:3", "--limit", "8", "--json");
+        assertEquals(0, eot.code(), eot.err());
+        Map<String, Object> ej = (Map<String, Object>) Json.parse(eot.out().strip(), "EOT attack output");
+        assertEquals(10, ((Number) ej.get("eot_samples")).intValue());
+        String how = (String) ej.get("adaptive_evaluation");
+        assertTrue(how.contains("EOT over 10") && how.contains("median"), how);
+        bad = run("attack", "--data", data, "--model", "smallcnn", "--weights", w.toString(), "--attack", "pgd",
+                "--eps", "0.1", "--preprocess", "jpeg:500");
+        assertEquals(Main.USAGE, bad.code());
+        assertTrue(bad.err().contains("--preprocess 'jpeg:500'") && bad.err().contains("1..100"), bad.err());
+        bad = run("attack", "--data", data, "--model", "smallcnn", "--weights", w.toString(), "--attack", "pgd",
+                "--eps", "0.1", "--preprocess", "blur");
+        assertTrue(bad.err().contains("Valid: jpeg"), bad.err());
     }
 
     /** An IDX folder of 16 x 16 stripes: class 0 horizontal, 1 vertical, 2 diagonal, 3 a centred blob. */

@@ -33,6 +33,11 @@ public final class PreprocessedModel extends Model {
         this.bpda = bpda;
     }
 
+    /** The wrapped model. */
+    public Model inner() {
+        return inner;
+    }
+
     public InputTransform transform() {
         return transform;
     }
