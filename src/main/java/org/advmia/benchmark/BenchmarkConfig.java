@@ -15,6 +15,7 @@ import java.util.Set;
 import org.advmia.attack.Attacks;
 import org.advmia.data.DataSpec;
 import org.advmia.defense.Defenses;
+import org.advmia.defense.preprocess.Preprocessors;
 import org.advmia.nn.models.Models;
 import org.advmia.util.Json;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -29,7 +30,8 @@ import org.yaml.snakeyaml.error.YAMLException;
  */
 public record BenchmarkConfig(String name, long seed, List<DatasetEntry> datasets, List<String> models,
                               List<DefenseEntry> defenses, List<Double> eps, List<AttackSpec> attacks,
-                              Training training, Transfer transfer, Pictures pictures, String source) {
+                              Training training, Transfer transfer, Pictures pictures,
+                              List<PreprocessingEntry> preprocessing, String source) {
     /** A dataset spec (see docs/DATA.md) and how many test samples each cell evaluates (0 = all). */
     public record DatasetEntry(String name, String spec, int evalSamples, String split) {}
 
@@ -47,11 +49,23 @@ public record BenchmarkConfig(String name, long seed, List<DatasetEntry> dataset
     /** The transfer matrix: every trained model of a dataset as surrogate and as target. */
     public record Transfer(boolean enabled, AttackSpec attack, double eps, int samples) {}
 
+    /**
+     * A preprocessing defense (a chain such as "jpeg:75" or "median:3,bit-depth:4", see
+     * {@link Preprocessors}) put in front of the model trained with defense {@code on}; its cells
+     * are evaluated adaptively (BPDA, EOT) under every attack and ε, in rows labelled {@link #label}.
+     * In a config: a bare spec (wraps nat) or {spec: SPEC, wraps: DEFENSE}.
+     */
+    public record PreprocessingEntry(String spec, String on) {
+        public String label() {
+            return on + "+" + spec;
+        }
+    }
+
     /** Example grids and Grad-CAM: rows per picture, made with attack at ε. */
     public record Pictures(int rows, AttackSpec attack, double eps) {}
 
     private static final Set<String> TOP = Set.of("name", "seed", "datasets", "models", "defenses", "eps", "attacks",
-            "training", "transfer", "pictures");
+            "training", "transfer", "pictures", "preprocessing");
 
     public static BenchmarkConfig defaultConfig() {
         try (InputStream in = BenchmarkConfig.class.getResourceAsStream("default.yaml")) {
@@ -185,7 +199,32 @@ public record BenchmarkConfig(String name, long seed, List<DatasetEntry> dataset
         AttackSpec pictureAttack = p.has("attack") ? AttackSpec.read(p.element("attack", 0, p.raw("attack"))) : transferAttack;
         Pictures pictures = new Pictures(p.integer("rows", 6, 0), pictureAttack, p.eps("eps", eps.get(eps.size() - 1)));
 
-        return new BenchmarkConfig(name, seed, datasets, models, defenses, eps, attacks, training, transfer, pictures, source);
+        List<PreprocessingEntry> preprocessing = new ArrayList<>();
+        List<Object> pl = r.list("preprocessing");
+        Set<String> seenPre = new LinkedHashSet<>();
+        for (int i = 0; i < pl.size(); i++) {
+            Object item = pl.get(i);
+            ConfigReader e = r.element("preprocessing", i, item instanceof Map<?, ?> ? item : Map.of("spec", String.valueOf(item)));
+            // "wraps", not "on": YAML 1.1 reads a bare on as the boolean true.
+            e.allowOnly(Set.of("spec", "wraps"));
+            String spec = e.string("spec", null).toLowerCase().replace(" ", "");
+            try {
+                for (String part : spec.split(",")) Preprocessors.parse(part, "spec");
+            } catch (IllegalArgumentException ex) {
+                throw e.error("spec", ex.getMessage());
+            }
+            String on = e.string("wraps", "nat").toLowerCase();
+            if (!seenDefenses.contains(on)) {
+                throw e.error("wraps", "preprocessing wraps a model trained in this run, but defense '" + on
+                        + "' is not in defenses " + seenDefenses);
+            }
+            PreprocessingEntry pe = new PreprocessingEntry(spec, on);
+            if (!seenPre.add(pe.label())) throw e.error("spec", "'" + pe.label() + "' is listed twice");
+            preprocessing.add(pe);
+        }
+
+        return new BenchmarkConfig(name, seed, datasets, models, defenses, eps, attacks, training, transfer, pictures,
+                preprocessing, source);
     }
 
     /** The canonical JSON of this config (stored with each run in the results database). */
@@ -208,6 +247,9 @@ public record BenchmarkConfig(String name, long seed, List<DatasetEntry> dataset
         m.put("transfer", Map.of("enabled", transfer.enabled(), "attack", transfer.attack().identity(), "eps",
                 transfer.eps(), "samples", transfer.samples()));
         m.put("pictures", Map.of("rows", pictures.rows(), "attack", pictures.attack().identity(), "eps", pictures.eps()));
+        List<Object> ps = new ArrayList<>();
+        for (PreprocessingEntry pe : preprocessing) ps.add(Map.of("spec", pe.spec(), "wraps", pe.on()));
+        m.put("preprocessing", ps);
         return Json.write(m);
     }
 

@@ -38,6 +38,8 @@ import org.advmia.data.Task;
 import org.advmia.defense.Defense;
 import org.advmia.defense.DefenseConfig;
 import org.advmia.defense.Defenses;
+import org.advmia.defense.preprocess.PreprocessedModel;
+import org.advmia.defense.preprocess.Preprocessors;
 import org.advmia.defense.Trainer;
 import org.advmia.nn.Model;
 import org.advmia.nn.SafeTensors;
@@ -96,7 +98,8 @@ public final class BenchmarkRunner {
         int perModel = 1 + cfg.eps().size() * cfg.attacks().size();
         int models = cfg.models().size() * cfg.defenses().size();
         int transfer = cfg.transfer().enabled() && models > 1 ? models * models : 0;
-        return cfg.datasets().size() * (models * perModel + transfer);
+        int preprocessed = cfg.models().size() * cfg.preprocessing().size();
+        return cfg.datasets().size() * ((models + preprocessed) * perModel + transfer);
     }
 
     private BenchmarkResults run() throws IOException {
@@ -189,6 +192,16 @@ public final class BenchmarkRunner {
                 try (Model model = load(tr, info)) {
                     evaluateCells(store, runId, d, data, split, model, tr, bar);
                     pictures(d, data, split, model, tr);
+                }
+                for (BenchmarkConfig.PreprocessingEntry pe : cfg.preprocessing()) {
+                    if (!pe.on().equals(def.name())) continue;
+                    // The preprocessed model shares the trained weights; its cells are keyed by them and the chain.
+                    TrainingResult wrapped = new TrainingResult(tr.dataset(), tr.model(), pe.label(), tr.trainEps(), tr.epochs(),
+                            tr.seconds(), tr.valMetric(), tr.valValue(), sha256(tr.hash() + "|preprocess|" + pe.spec()),
+                            tr.weights(), tr.cached());
+                    try (Model model = Preprocessors.wrap(load(tr, info), pe.spec(), "preprocessing", cfg.seed())) {
+                        evaluateCells(store, runId, d, data, split, model, wrapped, bar);
+                    }
                 }
             }
         }
@@ -311,7 +324,11 @@ public final class BenchmarkRunner {
             DatasetEvaluation.Report r = DatasetEvaluation.run(model, data, split, d.evalSamples(), EVAL_BATCH,
                     a == null ? null : m -> {
                         Attack at = a.create(m, eps, cfg.seed(), defaultLoss(data.info()));
+                        int eot = Preprocessors.eotSamples(m);
+                        if (eot > 1) at.withEot(eot);
                         budget[0] = a.budget(at);
+                        // Which adaptive evaluation a preprocessing defense got belongs next to the budget.
+                        if (m instanceof PreprocessedModel) budget[0] += "; " + Preprocessors.adaptiveEvaluation(m);
                         return at;
                     });
             double seconds = (System.nanoTime() - start) / 1e9;

@@ -101,6 +101,7 @@ final class BenchmarkCommand implements Main.Command {
         for (double e : cfg.eps()) eps.append(eps.length() > 0 ? ", " : "").append(Math.round(e * 255 * 100) / 100.0).append("/255");
         out.println("  eps: " + eps);
         for (var at : cfg.attacks()) out.println("  attack " + at.label() + ": " + at.identity());
+        for (var pe : cfg.preprocessing()) out.println("  preprocessing " + pe.label() + " (adaptive: BPDA, EOT for random transforms)");
         out.println("  transfer: " + (cfg.transfer().enabled() ? cfg.transfer().attack().label() : "off"));
         out.println("  cells: " + BenchmarkRunner.plannedCells(cfg));
     }

@@ -53,6 +53,24 @@ class BenchmarkConfigTest {
     }
 
     @Test
+    void preprocessingEntriesAreCheckedByName() {
+        BenchmarkConfig c = BenchmarkConfig.parse(MINIMAL + "preprocessing: [jpeg:75, {spec: \"median:3,bit-depth:4\", wraps: pgd-at}]\n",
+                "p.yaml", true);
+        assertEquals(List.of("nat+jpeg:75", "pgd-at+median:3,bit-depth:4"),
+                c.preprocessing().stream().map(BenchmarkConfig.PreprocessingEntry::label).toList());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BenchmarkConfig.parse(MINIMAL + "preprocessing: [blur:3]\n", "p.yaml", true));
+        assertTrue(e.getMessage().contains("p.yaml") && e.getMessage().contains("preprocessing[0]")
+                && e.getMessage().contains("Valid: jpeg"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> BenchmarkConfig.parse(MINIMAL + "preprocessing: [{spec: jpeg:75, wraps: trades}]\n", "p.yaml", true));
+        assertTrue(e.getMessage().contains("'trades' is not in defenses"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> BenchmarkConfig.parse(MINIMAL + "preprocessing: [median:4]\n", "p.yaml", true));
+        assertTrue(e.getMessage().contains("odd"), e.getMessage());
+    }
+
+    @Test
     void budgetsChangeTheIdentity() {
         BenchmarkConfig a = BenchmarkConfig.parse(MINIMAL, "a.yaml", true);
         BenchmarkConfig b = BenchmarkConfig.parse(MINIMAL.replace("steps: 20", "steps: 21"), "b.yaml", true);

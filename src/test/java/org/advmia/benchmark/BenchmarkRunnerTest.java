@@ -52,6 +52,28 @@ class BenchmarkRunnerTest {
         return m;
     }
 
+    /**
+     * Preprocessing defenses get their own rows, on the weights of the model they wrap, evaluated
+     * adaptively, and the budget says how: BPDA for the quantiser, BPDA + EOT for the random one.
+     */
+    @Test
+    void preprocessingDefensesAreEvaluatedAdaptivelyInTheirOwnRows(@TempDir Path dir) throws Exception {
+        String yaml = TINY.replace("defenses: [nat, fast-at]", "defenses: [nat]")
+                .replace("transfer: {attack: {name: pgd, steps: 3}, eps: 8/255}", "transfer: {enabled: false}")
+                .replace("pictures: {rows: 2}", "pictures: {rows: 0}")
+                + "preprocessing: [bit-depth:3, {spec: \"random-resize-pad:0.8\", wraps: nat}]\n";
+        BenchmarkResults r = run(yaml, dir.resolve("out"));
+        assertEquals(1, r.trainings().size(), "preprocessing reuses the nat weights, it trains nothing");
+        assertEquals(3 * (1 + 2 * 2), r.cells().size(), "nat, nat+bit-depth:3, nat+random-resize-pad:0.8");
+        Map<String, CellResult> cells = byKey(r.cells());
+        CellResult bpda = cells.get("nat+bit-depth:3|PGD-3|" + 8 / 255.0), eot = cells.get("nat+random-resize-pad:0.8|PGD-3|" + 8 / 255.0);
+        assertTrue(bpda.budget().contains("BPDA") && !bpda.budget().contains("EOT"), bpda.budget());
+        assertTrue(eot.budget().contains("EOT over 10"), eot.budget());
+        assertTrue(bpda.metric("max_linf") <= 8 / 255.0 + 1e-6);
+        String md = Files.readString(dir.resolve("out").resolve("report.md"));
+        assertTrue(md.contains("nat+bit-depth:3") && md.contains("BPDA"), "the report names the rows and the evaluation");
+    }
+
     @Test
     void runsWritesEverythingAndReusesFinishedWork(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("out");
