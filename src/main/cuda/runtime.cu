@@ -187,9 +187,9 @@ template <class D> int copy_out(int dt, long src, long srcn, D* dst, long n) {
   ADVC_CHECK_BUF("copy_out", "source", src, srcn, n);
   if (rc) return rc;
   if (dt != 0 && dt != 1) return fail("copy_out: dtype code %d is neither float32 (0) nor float64 (1)", dt);
+  if (ensure_device()) return -1;
   if (n == 0) return sync_and_report("copy_out");
   if (!dst) return fail("copy_out: null host array");
-  if (ensure_device()) return -1;
   const bool same = (dt == 0) == (sizeof(D) == 4);
   if (same) {
     if (check(cudaMemcpyAsync(dst, (const void*)src, n * sizeof(D), cudaMemcpyDeviceToHost, g_stream), "copy_out"))

@@ -50,6 +50,9 @@ final class CudaLibraries implements AutoCloseable {
     private final SizeTPointer workspaceNeeded = new SizeTPointer(1);
     private long workspace;
     private long workspaceBytes;
+    /** cuBLAS's own workspace, set once: without it cuBLAS may allocate inside a graph capture. */
+    private static final long BLAS_WORKSPACE = 32L << 20;
+    private final long blasWorkspace;
 
     /** A JavaCPP pointer onto a device address (no ownership, no deallocator). */
     static final class DevicePointer extends Pointer {
@@ -68,6 +71,9 @@ final class CudaLibraries implements AutoCloseable {
         blasCheck(cublasCreate_v2(blas), "cublasCreate");
         blasCheck(cublasSetStream_v2(blas, s), "cublasSetStream");
         blasCheck(cublasSetMathMode(blas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+        blasWorkspace = CudaNative.advc_malloc(BLAS_WORKSPACE);
+        if (blasWorkspace == 0) throw new OutOfMemoryError("cuBLAS workspace: " + CudaNative.advc_last_error());
+        blasCheck(cublasSetWorkspace_v2(blas, new DevicePointer(blasWorkspace), BLAS_WORKSPACE), "cublasSetWorkspace");
         dnnCheck(cudnnCreate(dnn), "cudnnCreate");
         dnnCheck(cudnnSetStream(dnn, s), "cudnnSetStream");
         dnnCheck(cudnnCreateTensorDescriptor(xDesc), "cudnnCreateTensorDescriptor");
@@ -286,6 +292,7 @@ final class CudaLibraries implements AutoCloseable {
         cudnnDestroy(dnn);
         cublasDestroy_v2(blas);
         if (workspace != 0) CudaNative.advc_free(workspace);
+        CudaNative.advc_free(blasWorkspace);
         workspace = 0;
         workspaceBytes = 0;
     }
