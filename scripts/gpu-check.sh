@@ -49,8 +49,10 @@ prepare() {
   rm -f .gpu/lib/*-sources.jar .gpu/lib/*-javadoc.jar
   local jdk mods
   jdk=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")
-  mods=$("$jdk/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release 17 .gpu/lib/*.jar 2>/dev/null || true)
-  mods=$(echo "java.base,jdk.unsupported,java.logging${mods:+,$mods}" | tr ',' '\n' | sort -u | paste -sd, -)
+  # Per jar: one jdeps run over all of them reports modules none of them needs alone (java.desktop, 10 MB).
+  mods=$(for j in .gpu/lib/*.jar; do "$jdk/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release 17 "$j" \
+    2>/dev/null || true; done | tr ',' '\n' | grep . | sort -u | paste -sd, -)
+  mods=$(echo "java.base,jdk.unsupported,java.logging,java.management${mods:+,$mods}" | tr ',' '\n' | sort -u | paste -sd, -)
   rm -rf "target/gpu-jre" && "$jdk/bin/jlink" --add-modules "$mods" --strip-debug --no-man-pages --no-header-files \
     --output target/gpu-jre/jre
   tar -C target/gpu-jre -czf .gpu/jre.tgz jre
@@ -125,8 +127,19 @@ check() {
   table | tee "$out/table.txt"
 }
 
+# The first Python that has PyTorch: $PYTHON, python3, then Debian's /usr/bin/python3.
+torch_python() {
+  for p in ${PYTHON:-} python3 /usr/bin/python3; do
+    if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import torch' >/dev/null 2>&1; then echo "$p"; return; fi
+  done
+  echo "gpu-check speed: no Python with PyTorch found (set PYTHON)" >&2
+  echo python3
+}
+
 # SPEED_CONFIGS: "model:size:batch:mode[:images]" entries. The default set fits one 10-minute GPU call.
 speed() {
+  local py
+  py=$(torch_python)
   local configs device=cpu
   if has_gpu; then
     device=cuda
@@ -143,7 +156,7 @@ speed() {
     [ "$device" = cpu ] && rounds=1
     jrun -Dadvmia.device="$device" org.advmia.backend.cuda.CudaSpeed --model "$model" --size "$size" --batch "$batch" \
       --mode "$mode" --images "${images:-1024}" --rounds "$rounds" 2>>"$out/speed.log" | tail -n 1 >> "$out/speed.jsonl" || true
-    python3 benchmarks/python/cuda_speed.py --device "$device" --model "$model" --size "$size" --batch "$batch" \
+    "$py" benchmarks/python/cuda_speed.py --device "$device" --model "$model" --size "$size" --batch "$batch" \
       --mode "$mode" --images "${images:-1024}" --rounds "$rounds" 2>>"$out/speed.log" | tail -n 1 >> "$out/speed.jsonl" || true
   done
   python3 - "$out/speed.jsonl" <<'PY' | tee "$out/speed.txt"

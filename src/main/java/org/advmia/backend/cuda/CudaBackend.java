@@ -55,7 +55,8 @@ public final class CudaBackend implements Backend {
 
     /** True when a GPU is visible and the backend (kernels, cuBLAS, cuDNN) starts on it. */
     public static boolean isAvailable() {
-        if (!CudaNative.available()) return false;
+        if (instance != null) return true;  // the per-op path (Backends.of) stays a field read
+        if (initError != null || !CudaNative.available()) return false;
         try {
             get();
             return true;

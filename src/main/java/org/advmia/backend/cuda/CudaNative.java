@@ -30,15 +30,24 @@ public final class CudaNative {
 
     private CudaNative() {}
 
+    private static volatile int deviceCount = -1;
+
+    /** Visible devices (0 without a GPU, a driver or this library), probed once per process. */
+    public static int deviceCount() {
+        int n = deviceCount;
+        if (n < 0) deviceCount = n = LOAD_ERROR == null ? advc_device_count() : 0;
+        return n;
+    }
+
     /** True when the library loaded and at least one GPU is visible. */
     public static boolean available() {
-        return LOAD_ERROR == null && advc_device_count() > 0;
+        return deviceCount() > 0;
     }
 
     /** Why the library is unavailable: a load error, "no GPU", or null when available. */
     public static String unavailableReason() {
         if (LOAD_ERROR != null) return "CUDA library did not load: " + LOAD_ERROR;
-        return advc_device_count() > 0 ? null : "no CUDA device visible (no GPU, or no NVIDIA driver)";
+        return deviceCount() > 0 ? null : "no CUDA device visible (no GPU, or no NVIDIA driver)";
     }
 
     public static native String advc_last_error();
