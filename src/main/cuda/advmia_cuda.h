@@ -87,3 +87,12 @@ int advc_random(int dt, int kind, long y, long yn, long n, long seed, long offse
 int advc_attack_step(int dt, int norm, long n, long d, long x0, long x0n, long x, long xn, long g, long gn,
                      double alpha, long alpha_rows, long arn, double eps, long eps_rows, long ern, long active,
                      long actn, double lo, double hi);
+
+// ---- host emulation (emulate.cu): the pooling, upsampling and median kernels' per-element code run
+// on the host over host buffers, so their index arithmetic is tested without a GPU. Same arguments
+// as the device entries above; never used by the backend.
+int advc_emulate_pool2d_fwd(int dt, long long* geom, long x, long xn, long y, long yn, long idx, long idxn);
+int advc_emulate_pool2d_bwd(int dt, long long* geom, long gy, long gyn, long idx, long idxn, long gx, long gxn);
+int advc_emulate_upsample(int dt, int backward, int mode, int align_corners, long n, long c, long h, long w, long oh,
+                          long ow, long in, long inn, long out, long outn);
+int advc_emulate_median_filter(int dt, long p, long h, long w, long k, long x, long xn, long y, long yn);

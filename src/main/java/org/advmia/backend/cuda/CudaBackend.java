@@ -49,7 +49,7 @@ public final class CudaBackend implements Backend {
         this.device = Device.cuda(index);
         boolean tf32 = Boolean.parseBoolean(System.getProperty("advmia.cuda.tf32", "false"));
         this.cudnnBatchNorm = Boolean.parseBoolean(System.getProperty("advmia.cuda.cudnnBatchNorm", "true"));
-        this.libraries = new CudaLibraries(CudaNative.advc_stream(), tf32);
+        this.libraries = new CudaLibraries(index, CudaNative.advc_stream(), tf32);
         this.description = CudaNative.advc_device_info(index) + ", " + CudaLibraries.version() + (tf32 ? ", TF32 on" : "");
     }
 

@@ -35,6 +35,7 @@ final class CudaLibraries implements AutoCloseable {
     private static final int ALGO_CANDIDATES = 8;
 
     private final boolean tf32;
+    private final int device;
     private final cublasContext blas = new cublasContext();
     private final cudnnContext dnn = new cudnnContext();
     private final cudnnTensorStruct xDesc = new cudnnTensorStruct(), yDesc = new cudnnTensorStruct(),
@@ -65,8 +66,10 @@ final class CudaLibraries implements AutoCloseable {
         return t == null ? null : new DevicePointer(t.address());
     }
 
-    CudaLibraries(long stream, boolean tf32) {
+    CudaLibraries(int device, long stream, boolean tf32) {
         this.tf32 = tf32;
+        this.device = device;
+        bind();
         CUstream_st s = new CUstream_st(new DevicePointer(stream));
         blasCheck(cublasCreate_v2(blas), "cublasCreate");
         blasCheck(cublasSetStream_v2(blas, s), "cublasSetStream");
@@ -81,6 +84,18 @@ final class CudaLibraries implements AutoCloseable {
         dnnCheck(cudnnCreateTensorDescriptor(biasDesc), "cudnnCreateTensorDescriptor");
         dnnCheck(cudnnCreateFilterDescriptor(wDesc), "cudnnCreateFilterDescriptor");
         dnnCheck(cudnnCreateConvolutionDescriptor(convDesc), "cudnnCreateConvolutionDescriptor");
+    }
+
+    /**
+     * The preset's cudart is a second CUDA runtime in the process (ours is linked statically into
+     * the kernel library); both share the device's primary context, but each keeps its own current
+     * device per thread, so the preset's must be pointed at ours before cuBLAS or cuDNN run.
+     */
+    private void bind() {
+        if (device != 0) {
+            int rc = org.bytedeco.cuda.global.cudart.cudaSetDevice(device);
+            if (rc != 0) throw new IllegalStateException("cudaSetDevice(" + device + ") for cuBLAS/cuDNN failed: error " + rc);
+        }
     }
 
     static String version() {
@@ -120,6 +135,7 @@ final class CudaLibraries implements AutoCloseable {
     /** Row-major C = alpha op(A) op(B) + beta C, as column-major C^T = op(B)^T op(A)^T. */
     synchronized void gemm(boolean transA, boolean transB, long m, long n, long k, double alpha, Tensor a, Tensor b,
                            double beta, Tensor c) {
+        bind();
         if (m == 0 || n == 0) return;
         int mi = narrow("gemm M", m), ni = narrow("gemm N", n), ki = narrow("gemm K", k);
         int lda = transA ? mi : ki, ldb = transB ? ki : ni;
@@ -184,6 +200,7 @@ final class CudaLibraries implements AutoCloseable {
     }
 
     synchronized void convForward(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y) {
+        bind();
         if (g.n() == 0) return;
         DType dt = x.dtype();
         describe(g, dt);
@@ -207,6 +224,7 @@ final class CudaLibraries implements AutoCloseable {
     }
 
     synchronized void convBackwardData(ConvGeometry g, Tensor gy, Tensor w, Tensor gx) {
+        bind();
         if (g.n() == 0) return;
         DType dt = gy.dtype();
         describe(g, dt);
@@ -226,6 +244,7 @@ final class CudaLibraries implements AutoCloseable {
 
     /** Returns false when the batch is empty (the caller zero-fills the gradients). */
     synchronized boolean convBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb) {
+        bind();
         if (g.n() == 0) return false;
         DType dt = x.dtype();
         describe(g, dt);
@@ -265,6 +284,7 @@ final class CudaLibraries implements AutoCloseable {
 
     synchronized void batchNormTraining(double momentum, double eps, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean,
                                         Tensor runningVar, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        bind();
         DType dt = x.dtype();
         describeBatchNorm(x);
         dnnCheck(cudnnBatchNormalizationForwardTraining(dnn, CUDNN_BATCHNORM_SPATIAL, one(dt), zero(dt), xDesc, at(x),
@@ -274,6 +294,7 @@ final class CudaLibraries implements AutoCloseable {
 
     synchronized void batchNormTrainingBackward(Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                                                 Tensor gx, Tensor gGamma, Tensor gBeta) {
+        bind();
         DType dt = x.dtype();
         describeBatchNorm(x);
         // With the saved statistics passed, cuDNN does not use epsilon; the minimum satisfies its check.

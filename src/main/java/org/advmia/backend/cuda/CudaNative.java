@@ -182,4 +182,20 @@ public final class CudaNative {
     public static native int advc_attack_step(int dt, int norm, long n, long d, long x0, long x0n, long x, long xn,
                                               long g, long gn, double alpha, long alphaRows, long arn, double eps,
                                               long epsRows, long ern, long active, long actn, double lo, double hi);
+
+    // ---- host emulation of the spatial kernels' per-element code (emulate.cu), for tests without a GPU;
+    // buffers are HOST addresses (CPU tensors)
+
+    public static native int advc_emulate_pool2d_fwd(int dt, long[] geom, long x, long xn, long y, long yn, long idx,
+                                                     long idxn);
+
+    public static native int advc_emulate_pool2d_bwd(int dt, long[] geom, long gy, long gyn, long idx, long idxn,
+                                                     long gx, long gxn);
+
+    public static native int advc_emulate_upsample(int dt, int backward, int mode, int alignCorners, long n, long c,
+                                                   long h, long w, long oh, long ow, long in, long inn, long out,
+                                                   long outn);
+
+    public static native int advc_emulate_median_filter(int dt, long p, long h, long w, long k, long x, long xn,
+                                                        long y, long yn);
 }
