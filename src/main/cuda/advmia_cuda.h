@@ -88,7 +88,7 @@ int advc_attack_step(int dt, int norm, long n, long d, long x0, long x0n, long x
                      double alpha, long alpha_rows, long arn, double eps, long eps_rows, long ern, long active,
                      long actn, double lo, double hi);
 
-// ---- host emulation (emulate.cu): the pooling, upsampling and median kernels' per-element code run
+// ---- host emulation (emulate.cu): the pooling, upsampling, median and loss kernels' per-element code run
 // on the host over host buffers, so their index arithmetic is tested without a GPU. Same arguments
 // as the device entries above; never used by the backend.
 int advc_emulate_pool2d_fwd(int dt, long long* geom, long x, long xn, long y, long yn, long idx, long idxn);
@@ -96,3 +96,13 @@ int advc_emulate_pool2d_bwd(int dt, long long* geom, long gy, long gyn, long idx
 int advc_emulate_upsample(int dt, int backward, int mode, int align_corners, long n, long c, long h, long w, long oh,
                           long ow, long in, long inn, long out, long outn);
 int advc_emulate_median_filter(int dt, long p, long h, long w, long k, long x, long xn, long y, long yn);
+int advc_emulate_log_softmax(int dt, int backward, long n, long c, long x, long xn, long y, long yn, long gy, long gyn,
+                             long gx, long gxn);
+int advc_emulate_softmax_ce(int dt, int backward, long n, long c, double smoothing, long z, long zn, long labels, long ln,
+                            long weights, long wn, long loss, long lossn, long gloss, long glossn, long gz, long gzn);
+int advc_emulate_margin(int dt, int backward, long n, long c, long z, long zn, long labels, long ln, long m, long mn,
+                        long gm, long gmn, long gz, long gzn);
+int advc_emulate_dlr(int dt, int backward, long n, long c, long z, long zn, long labels, long ln, long targets, long tn,
+                     long out, long outn, long gout, long goutn, long gz, long gzn);
+int advc_emulate_bce_logits(int dt, int backward, long n, long c, long x, long xn, long t, long tn, long pw, long pwn,
+                            long loss, long lossn, long gloss, long glossn, long gx, long gxn);

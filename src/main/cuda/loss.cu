@@ -2,153 +2,40 @@
 // (class weights, label smoothing), the CW margin, Croce and Hein's DLR, BCE with logits.
 // Twins: advmia_loss.h. One thread per row walks the classes in the CPU's order (ties, the
 // running max and the top-4 sort come out identical); class counts in medical imaging are small
-// (2 to a few hundred), so a row is a short loop and the batch gives the parallelism.
-#include <cmath>
+// (2 to a few hundred), so a row is a short loop and the batch gives the parallelism. The per-row
+// code lives in loss_rows.cuh, shared with the host emulation (emulate.cu).
 #include "advmia_cuda_common.cuh"
+#include "loss_rows.cuh"
 
 namespace {
 using namespace advc;
 
-__device__ __forceinline__ bool label_ok(double v, long C, long* out) {
-  if (!(v >= 0) || v >= (double)C || v != floor(v)) return false;
-  *out = (long)v;
-  return true;
-}
-
-// log-sum-exp of a row, with the max taken in T and the sum in double, as row_log_softmax does.
-template <class T> __device__ __forceinline__ T row_lse(const T* z, long C) {
-  T m = z[0];
-  for (long c = 1; c < C; c++) m = z[c] > m ? z[c] : m;
-  double s = 0;
-  for (long c = 0; c < C; c++) s += exp((double)(z[c] - m));
-  return m + (T)log(s);
-}
-
 template <class T> __global__ void log_softmax_kernel(const T* x, T* y, long N, long C) {
-  ADVC_GRID_STRIDE(n, N) {
-    const T* r = x + n * C;
-    T lse = row_lse(r, C);
-    for (long c = 0; c < C; c++) y[n * C + c] = r[c] - lse;
-  }
+  ADVC_GRID_STRIDE(n, N) log_softmax_row(x, y, C, n);
 }
 
 template <class T> __global__ void log_softmax_bwd_kernel(const T* y, const T* gy, T* gx, long N, long C) {
-  ADVC_GRID_STRIDE(n, N) {
-    double s = 0;
-    for (long c = 0; c < C; c++) s += gy[n * C + c];
-    for (long c = 0; c < C; c++) gx[n * C + c] = gy[n * C + c] - (T)(exp((double)y[n * C + c]) * s);
-  }
+  ADVC_GRID_STRIDE(n, N) log_softmax_bwd_row(y, gy, gx, C, n);
 }
 
 template <class T> __global__ void softmax_ce_kernel(bool backward, const T* z, const T* lab, const T* w, double smoothing,
                                                      T* loss, const T* gl, T* gz, long N, long C, int* err) {
-  ADVC_GRID_STRIDE(n, N) {
-    long y;
-    if (!label_ok((double)lab[n], C, &y)) {
-      report(err, E_CE_LABEL);
-      continue;
-    }
-    const T* r = z + n * C;
-    const T lse = row_lse(r, C);
-    const double wy = w ? (double)w[y] : 1.0;
-    if (!backward) {
-      double smooth = 0;
-      if (smoothing != 0)
-        for (long c = 0; c < C; c++) smooth += (w ? (double)w[c] : 1.0) * -(double)(r[c] - lse);
-      loss[n] = (T)((1 - smoothing) * wy * -(double)(r[y] - lse) + smoothing / C * smooth);
-    } else {
-      double wsum = 0;
-      if (w) for (long c = 0; c < C; c++) wsum += w[c];
-      else wsum = (double)C;
-      const double g = gl[n];
-      for (long c = 0; c < C; c++) {
-        double p = exp((double)(r[c] - lse));
-        double d = (1 - smoothing) * wy * (p - (c == y)) + smoothing / C * (wsum * p - (w ? (double)w[c] : 1.0));
-        gz[n * C + c] = (T)(g * d);
-      }
-    }
-  }
+  ADVC_GRID_STRIDE(n, N) if (!softmax_ce_row(backward, z, lab, w, smoothing, loss, gl, gz, C, n)) report(err, E_CE_LABEL);
 }
 
 template <class T> __global__ void margin_kernel(bool backward, const T* z, const T* lab, T* m, const T* gm, T* gz, long N,
                                                  long C, int* err) {
-  ADVC_GRID_STRIDE(n, N) {
-    long y;
-    if (!label_ok((double)lab[n], C, &y)) {
-      report(err, E_MARGIN_LABEL);
-      continue;
-    }
-    const T* r = z + n * C;
-    long j = -1;
-    for (long c = 0; c < C; c++)
-      if (c != y && (j < 0 || r[c] > r[j])) j = c;
-    if (!backward) {
-      m[n] = j < 0 ? (T)0 : r[y] - r[j];
-    } else {
-      T* g = gz + n * C;
-      for (long c = 0; c < C; c++) g[c] = 0;
-      if (j >= 0) { g[y] = gm[n]; g[j] = -gm[n]; }
-    }
-  }
+  ADVC_GRID_STRIDE(n, N) if (!margin_row(backward, z, lab, m, gm, gz, C, n)) report(err, E_MARGIN_LABEL);
 }
 
 template <class T> __global__ void dlr_kernel(bool backward, const T* z, const T* lab, const T* tgt, T* out, const T* go,
                                               T* gz, long N, long C, int* err) {
-  ADVC_GRID_STRIDE(n, N) {
-    long y, t = -1;
-    if (!label_ok((double)lab[n], C, &y) || (tgt && !label_ok((double)tgt[n], C, &t))) {
-      report(err, E_DLR_LABEL);
-      continue;
-    }
-    const T* r = z + n * C;
-    long top[4] = {-1, -1, -1, -1};
-    for (long c = 0; c < C; c++) {
-      long k = c;
-      for (int s = 0; s < 4; s++) {
-        if (top[s] < 0) { top[s] = k; break; }
-        if (r[k] > r[top[s]]) { long tmp = top[s]; top[s] = k; k = tmp; }
-      }
-    }
-    long j = -1;
-    if (!tgt) {
-      for (long c = 0; c < C; c++)
-        if (c != y && (j < 0 || r[c] > r[j])) j = c;
-    } else {
-      j = t;
-    }
-    double num = (double)r[y] - (double)r[j];
-    double den;
-    if (!tgt) den = (double)r[top[0]] - (double)r[top[2]] + 1e-12;
-    else den = (double)r[top[0]] - 0.5 * ((double)r[top[2]] + (double)r[top[3]]) + 1e-12;
-    if (!backward) {
-      out[n] = (T)(-num / den);
-    } else {
-      T* g = gz + n * C;
-      for (long c = 0; c < C; c++) g[c] = 0;
-      double k = go[n];
-      g[y] += (T)(-k / den);
-      g[j] += (T)(k / den);
-      double dd = k * num / (den * den);
-      g[top[0]] += (T)dd;
-      if (!tgt) g[top[2]] -= (T)dd;
-      else { g[top[2]] -= (T)(0.5 * dd); g[top[3]] -= (T)(0.5 * dd); }
-    }
-  }
+  ADVC_GRID_STRIDE(n, N) if (!dlr_row(backward, z, lab, tgt, out, go, gz, C, n)) report(err, E_DLR_LABEL);
 }
 
 template <class T> __global__ void bce_kernel(bool backward, const T* x, const T* t, const T* pw, T* l, const T* gl, T* gx,
                                               long n, long C) {
-  ADVC_GRID_STRIDE(i, n) {
-    double xi = x[i], ti = t[i];
-    double c = 1 + ((pw ? (double)pw[i % C] : 1.0) - 1) * ti;
-    if (!backward) {
-      double softplus_neg = log1p(exp(-fabs(xi))) + fmax(-xi, 0.0);
-      l[i] = (T)((1 - ti) * xi + c * softplus_neg);
-    } else {
-      double sig = xi >= 0 ? 1 / (1 + exp(-xi)) : exp(xi) / (1 + exp(xi));
-      gx[i] = (T)(gl[i] * ((1 - ti) - c * (1 - sig)));
-    }
-  }
+  ADVC_GRID_STRIDE(i, n) bce_element(backward, x, t, pw, l, gl, gx, C, i);
 }
 
 template <class T> int log_softmax_impl(bool backward, long N, long C, long x, long y, long gy, long gx) {

@@ -183,7 +183,7 @@ public final class CudaNative {
                                               long g, long gn, double alpha, long alphaRows, long arn, double eps,
                                               long epsRows, long ern, long active, long actn, double lo, double hi);
 
-    // ---- host emulation of the spatial kernels' per-element code (emulate.cu), for tests without a GPU;
+    // ---- host emulation of the spatial and loss kernels' per-element code (emulate.cu), for tests without a GPU;
     // buffers are HOST addresses (CPU tensors)
 
     public static native int advc_emulate_pool2d_fwd(int dt, long[] geom, long x, long xn, long y, long yn, long idx,
@@ -198,4 +198,22 @@ public final class CudaNative {
 
     public static native int advc_emulate_median_filter(int dt, long p, long h, long w, long k, long x, long xn,
                                                         long y, long yn);
+
+    public static native int advc_emulate_log_softmax(int dt, int backward, long n, long c, long x, long xn, long y,
+                                                      long yn, long gy, long gyn, long gx, long gxn);
+
+    public static native int advc_emulate_softmax_ce(int dt, int backward, long n, long c, double smoothing, long z,
+                                                     long zn, long labels, long ln, long weights, long wn, long loss,
+                                                     long lossn, long gloss, long glossn, long gz, long gzn);
+
+    public static native int advc_emulate_margin(int dt, int backward, long n, long c, long z, long zn, long labels,
+                                                 long ln, long m, long mn, long gm, long gmn, long gz, long gzn);
+
+    public static native int advc_emulate_dlr(int dt, int backward, long n, long c, long z, long zn, long labels,
+                                              long ln, long targets, long tn, long out, long outn, long gout,
+                                              long goutn, long gz, long gzn);
+
+    public static native int advc_emulate_bce_logits(int dt, int backward, long n, long c, long x, long xn, long t,
+                                                     long tn, long pw, long pwn, long loss, long lossn, long gloss,
+                                                     long glossn, long gx, long gxn);
 }

@@ -20,11 +20,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The pooling, upsampling and median CUDA kernels' per-element code (src/main/cuda/spatial_index.cuh),
- * run on the host by the CUDA library's emulation entries, against the CPU kernels. Their index
- * arithmetic (gathering backward passes, candidate windows, binary searches over source
- * coordinates) is the part of the CUDA backend most likely to be wrong, and this checks it without
- * a GPU. It needs the CUDA library (built wherever nvcc exists), not a device.
+ * The pooling, upsampling, median and loss CUDA kernels' per-element code
+ * (src/main/cuda/spatial_index.cuh, loss_rows.cuh), run on the host by the CUDA library's
+ * emulation entries, against the CPU kernels. Their index arithmetic (gathering backward passes,
+ * candidate windows, binary searches over source coordinates, top-k bookkeeping) is the part of
+ * the CUDA backend most likely to be wrong, and this checks it without a GPU. It needs the CUDA
+ * library (built wherever nvcc exists), not a device.
  *
  * <p>Tolerance: both sides add the same terms in the same order, so they agree to the last bit
  * except where one compiler fuses a multiply-add (FMA) and the other does not: 1e-6 relative per
@@ -156,6 +157,113 @@ class CudaKernelEmulationTest {
                 assertArrayEquals(host(y), host(ye), "median k=" + k + " " + Arrays.toString(s) + " " + dt);
             }
         }
+    }
+
+    private Tensor labels(DType dt, int n, int classes, int shift) {
+        double[] d = new double[n];
+        for (int i = 0; i < n; i++) d[i] = (i * 7 + shift) % classes;
+        Tensor t = cpu.empty(dt, Shape.of(n));
+        cpu.copyFromHost(d, t);
+        return t;
+    }
+
+    private Tensor uniform(DType dt, double lo, double hi, long... shape) {
+        Tensor t = cpu.empty(dt, Shape.of(shape));
+        double[] d = new double[Math.toIntExact(t.numel())];
+        for (int i = 0; i < d.length; i++) d[i] = lo + (hi - lo) * r.nextDouble();
+        cpu.copyFromHost(d, t);
+        return t;
+    }
+
+    private static long a(Tensor t) {
+        return t == null ? 0 : t.address();
+    }
+
+    private static long n(Tensor t) {
+        return t == null ? 0 : t.numel();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"FLOAT32", "FLOAT64"})
+    void lossesMatchTheCpu(DType dt) {
+        int n = 33;
+        for (int classes : new int[] {2, 4, 10, 257}) {
+            String tag = classes + " classes " + dt;
+            Tensor z = gauss(dt, n, classes), lab = labels(dt, n, classes, 0), gl = gauss(dt, n);
+            Tensor ls = cpu.empty(dt, Shape.of(n, classes)), lse = gauss(dt, n, classes);
+            cpu.logSoftmax(z, ls);
+            ok(CudaNative.advc_emulate_log_softmax(dt.code, 0, n, classes, z.address(), z.numel(), lse.address(),
+                    lse.numel(), 0, 0, 0, 0));
+            close("log_softmax " + tag, ls, lse, dt);
+            Tensor gy = gauss(dt, n, classes), gx = cpu.empty(dt, Shape.of(n, classes)), gxe = gauss(dt, n, classes);
+            cpu.logSoftmaxBackward(ls, gy, gx);
+            ok(CudaNative.advc_emulate_log_softmax(dt.code, 1, n, classes, 0, 0, ls.address(), ls.numel(), gy.address(),
+                    gy.numel(), gxe.address(), gxe.numel()));
+            close("log_softmax backward " + tag, gx, gxe, dt);
+            for (Tensor w : new Tensor[] {null, uniform(dt, 0.2, 2, classes)}) {
+                for (double smoothing : new double[] {0, 0.1}) {
+                    String sub = tag + " weights=" + (w != null) + " smoothing=" + smoothing;
+                    Tensor loss = cpu.empty(dt, Shape.of(n)), losse = gauss(dt, n);
+                    cpu.softmaxCrossEntropy(z, lab, w, smoothing, loss, null, null);
+                    ok(CudaNative.advc_emulate_softmax_ce(dt.code, 0, n, classes, smoothing, z.address(), z.numel(),
+                            lab.address(), lab.numel(), a(w), n(w), losse.address(), losse.numel(), 0, 0, 0, 0));
+                    close("cross_entropy " + sub, loss, losse, dt);
+                    Tensor gz = cpu.empty(dt, Shape.of(n, classes)), gze = gauss(dt, n, classes);
+                    cpu.softmaxCrossEntropy(z, lab, w, smoothing, null, gl, gz);
+                    ok(CudaNative.advc_emulate_softmax_ce(dt.code, 1, n, classes, smoothing, z.address(), z.numel(),
+                            lab.address(), lab.numel(), a(w), n(w), 0, 0, gl.address(), gl.numel(), gze.address(),
+                            gze.numel()));
+                    close("cross_entropy backward " + sub, gz, gze, dt);
+                }
+            }
+            Tensor m = cpu.empty(dt, Shape.of(n)), me = gauss(dt, n);
+            cpu.margin(z, lab, m, null, null);
+            ok(CudaNative.advc_emulate_margin(dt.code, 0, n, classes, z.address(), z.numel(), lab.address(), lab.numel(),
+                    me.address(), me.numel(), 0, 0, 0, 0));
+            close("margin " + tag, m, me, dt);
+            Tensor gm = cpu.empty(dt, Shape.of(n, classes)), gme = gauss(dt, n, classes);
+            cpu.margin(z, lab, null, gl, gm);
+            ok(CudaNative.advc_emulate_margin(dt.code, 1, n, classes, z.address(), z.numel(), lab.address(), lab.numel(),
+                    0, 0, gl.address(), gl.numel(), gme.address(), gme.numel()));
+            close("margin backward " + tag, gm, gme, dt);
+            if (classes >= 4) {
+                for (Tensor tgt : new Tensor[] {null, labels(dt, n, classes, 1)}) {
+                    String sub = tag + " targeted=" + (tgt != null);
+                    Tensor d = cpu.empty(dt, Shape.of(n)), de = gauss(dt, n);
+                    cpu.dlr(z, lab, tgt, d, null, null);
+                    ok(CudaNative.advc_emulate_dlr(dt.code, 0, n, classes, z.address(), z.numel(), lab.address(),
+                            lab.numel(), a(tgt), n(tgt), de.address(), de.numel(), 0, 0, 0, 0));
+                    close("dlr " + sub, d, de, dt);
+                    Tensor gd = cpu.empty(dt, Shape.of(n, classes)), gde = gauss(dt, n, classes);
+                    cpu.dlr(z, lab, tgt, null, gl, gd);
+                    ok(CudaNative.advc_emulate_dlr(dt.code, 1, n, classes, z.address(), z.numel(), lab.address(),
+                            lab.numel(), a(tgt), n(tgt), 0, 0, gl.address(), gl.numel(), gde.address(), gde.numel()));
+                    close("dlr backward " + sub, gd, gde, dt);
+                }
+            }
+            Tensor targets = uniform(dt, 0, 1, n, classes), glb = gauss(dt, n, classes);
+            for (Tensor pw : new Tensor[] {null, uniform(dt, 0.5, 3, classes)}) {
+                String sub = tag + " pos_weight=" + (pw != null);
+                Tensor l = cpu.empty(dt, Shape.of(n, classes)), le = gauss(dt, n, classes);
+                cpu.bceWithLogits(z, targets, pw, l, null, null);
+                ok(CudaNative.advc_emulate_bce_logits(dt.code, 0, z.numel(), classes, z.address(), z.numel(),
+                        targets.address(), targets.numel(), a(pw), n(pw), le.address(), le.numel(), 0, 0, 0, 0));
+                close("bce " + sub, l, le, dt);
+                Tensor gb = cpu.empty(dt, Shape.of(n, classes)), gbe = gauss(dt, n, classes);
+                cpu.bceWithLogits(z, targets, pw, null, glb, gb);
+                ok(CudaNative.advc_emulate_bce_logits(dt.code, 1, z.numel(), classes, z.address(), z.numel(),
+                        targets.address(), targets.numel(), a(pw), n(pw), 0, 0, glb.address(), glb.numel(),
+                        gbe.address(), gbe.numel()));
+                close("bce backward " + sub, gb, gbe, dt);
+            }
+        }
+        Tensor z = gauss(dt, 2, 3), loss = gauss(dt, 2);
+        Tensor bad = cpu.empty(dt, Shape.of(2));
+        cpu.copyFromHost(new double[] {1, 3}, bad);
+        assertEquals(-1, CudaNative.advc_emulate_softmax_ce(dt.code, 0, 2, 3, 0, z.address(), 6, bad.address(), 2, 0, 0,
+                loss.address(), 2, 0, 0, 0, 0));
+        assertTrue(CudaNative.advc_last_error().contains("label is not an integer class index"),
+                CudaNative.advc_last_error());
     }
 
     @ParameterizedTest
