@@ -32,7 +32,7 @@ long advc_graph_end();
 int advc_graph_launch(long graph);
 int advc_graph_destroy(long graph);
 
-// ---- data movement and elementwise (elementwise.cu, copy.cu)
+// ---- data movement and elementwise (copy.cu, elementwise.cu, unary_fwd.cu, unary_bwd.cu, binary.cu)
 int advc_fill(int dt, long y, long yn, long n, double v);
 int advc_copy_block(int dt, long src, long sn, long soff, long sstride, long dst, long dn, long doff, long dstride,
                     long rows, long cols);
