@@ -117,7 +117,8 @@ check() {
   else
     echo "gpu-check: no NVIDIA GPU visible: running the CPU half (CUDA tests skip, engine suites run on the CPU)"
   fi
-  suite cuda-ops auto org.advmia.backend.cuda.CudaHostValidationTest org.advmia.backend.cuda.DeviceSelectionTest \
+  suite cuda-ops auto org.advmia.backend.cuda.CudaHostValidationTest org.advmia.backend.cuda.CudaKernelEmulationTest \
+    org.advmia.backend.cuda.DeviceSelectionTest \
     org.advmia.backend.cuda.CudaBackendParityTest org.advmia.backend.cuda.CudaModelParityTest \
     org.advmia.backend.cuda.CudaGraphTest org.advmia.backend.BackendConformanceTest
   suite engine-$device "$device" org.advmia.nn.models.ModelParityTest org.advmia.attack.AttackInvariantsTest \
