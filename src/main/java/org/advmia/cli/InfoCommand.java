@@ -2,7 +2,8 @@ package org.advmia.cli;
 
 import java.io.PrintStream;
 import org.advmia.backend.cpu.CpuBackend;
-import org.advmia.backend.cuda.CudaNative;
+import org.advmia.backend.Backends;
+import org.advmia.backend.cuda.CudaBackend;
 import org.bytedeco.javacpp.Loader;
 
 /** `advmia info`: backend, device, threads and versions. */
@@ -27,8 +28,9 @@ final class InfoCommand implements Main.Command {
         out.println("os          " + System.getProperty("os.name") + " " + System.getProperty("os.arch"));
         out.println("javacpp     " + Loader.getVersion());
         out.println("cpu backend threads=" + cpu.threads() + " (set -Dadvmia.threads or ADVMIA_THREADS), GEMM=OpenBLAS");
-        String why = CudaNative.unavailableReason();
-        out.println("cuda        " + (why == null ? CudaNative.advc_device_count() + " device(s)" : "unavailable: " + why));
+        String why = CudaBackend.unavailableReason();
+        out.println("cuda        " + (why == null ? CudaBackend.get().description() : "unavailable: " + why));
+        out.println("device      " + Backends.defaultDevice() + " (default; --device or -Dadvmia.device overrides)");
         return Main.OK;
     }
 }

@@ -33,6 +33,8 @@ class BackendConformanceTest {
     static Stream<Backend> backends() {
         List<Backend> list = new ArrayList<>();
         list.add(CpuBackend.get());
+        // The CUDA backend joins wherever a GPU is visible (CudaBackendParityTest compares it to the CPU op by op).
+        if (org.advmia.backend.cuda.CudaBackend.isAvailable()) list.add(org.advmia.backend.cuda.CudaBackend.get());
         return list.stream();
     }
 
