@@ -167,6 +167,7 @@ public final class Json {
         } else if (v instanceof Double || v instanceof Float) {
             double d = ((Number) v).doubleValue();
             if (!Double.isFinite(d)) b.append("null");
+            else if (d == 0) b.append(1 / d < 0 ? "-0.0" : "0.0");   // (long) -0.0 would lose the sign
             else if (d == Math.rint(d) && Math.abs(d) < 1e15) b.append((long) d).append(".0");
             else b.append(d);
         } else if (v instanceof Number || v instanceof Boolean) {
