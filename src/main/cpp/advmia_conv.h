@@ -296,9 +296,16 @@ template <class T> void wino_bwd_data(const ConvGeom& g, const T* gy, const T* w
   wino_conv<T>(WinoShape{g.N, g.Cout, g.OH, g.OW, 2 - g.ph, 2 - g.pw, g.C, g.H, g.W}, gy, U, (const T*)nullptr, gx);
 }
 
-// Where Winograd is faster than im2col + GEMM (measured per layer; see benchmarks/README.md).
-inline bool wino_wins_fwd(const ConvGeom& g) { return wino_fits_fwd(g) && g.C >= 16 && g.Cout >= 16; }
-inline bool wino_wins_bwd_data(const ConvGeom& g) { return wino_fits_bwd_data(g) && g.C >= 16 && g.Cout >= 16; }
+// Where Winograd is faster than im2col + GEMM. Measured per layer, one thread (see
+// benchmarks/README.md, benchmarks/cpp/conv_bench.cpp): every 3x3 stride-1 layer of SmallCNN and
+// ResNet-18 with >= 32 channels in and out gains 1.1-2.1x in each direction (SmallCNN's conv3
+// backward-filter breaks even), and so do 16 -> 16 layers (1.06-1.9x, 8x8 and 32x32 images); an
+// 8 -> 32 layer loses in both backward directions (0.8-0.95x), and the thin first layers (1 or 3
+// input channels: GEMMs with a contraction of 1-3, or 1-3 rows for backward-data) run 2-5x slower.
+inline bool wino_wins(const ConvGeom& g) { return g.C >= 16 && g.Cout >= 16; }
+inline bool wino_wins_fwd(const ConvGeom& g) { return wino_fits_fwd(g) && wino_wins(g); }
+inline bool wino_wins_bwd_data(const ConvGeom& g) { return wino_fits_bwd_data(g) && wino_wins(g); }
+inline bool wino_wins_bwd_filter(const ConvGeom& g) { return wino_fits_fwd(g) && wino_wins(g); }
 
 template <class T> int conv_fwd_impl(const ConvGeom& g, long xa, long wa, long ba, long ya, int algo) {
   const T* x = ptr<const T>(xa);
@@ -467,7 +474,7 @@ template <class T> void untranspose_filter_grad(const ConvGeom& g, const T* gwt,
 
 constexpr int kMaxThreads = 256;
 
-template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya, long gwa, long gba) {
+template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya, long gwa, long gba, int algo) {
   const T* x = ptr<const T>(xa);
   const T* gy = ptr<const T>(gya);
   T* gw = ptr<T>(gwa);
@@ -489,6 +496,10 @@ template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya
   const long wsize = g.Cout * g.K();
   if (g.N == 0) {
     std::fill(gw, gw + wsize, (T)0);
+    return 0;
+  }
+  if (algo == kConvWinograd || (algo == kConvAuto && wino_wins_bwd_filter(g))) {
+    wino_bwd_filter<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, gy, gw);
     return 0;
   }
   const ConvPlan plan = conv_plan(g);
@@ -579,14 +590,15 @@ inline int adv_conv2d_bwd_data(int dt, int algo, long long* geom_ll, long gy, lo
 }
 
 // gw or gb may be 0 to skip that gradient.
-inline int adv_conv2d_bwd_filter(int dt, long long* geom_ll, long x, long xn, long gy, long gyn, long gw, long gwn, long gb,
-                                 long gbn) {
+inline int adv_conv2d_bwd_filter(int dt, int algo, long long* geom_ll, long x, long xn, long gy, long gyn, long gw,
+                                 long gwn, long gb, long gbn) {
   adv::ConvGeom g;
   const long* geom = reinterpret_cast<const long*>(geom_ll);
   int rc = adv::conv_geom("conv2d_bwd_filter", geom, &g);
   if (rc) return rc;
+  if ((rc = adv::conv_algo_check("conv2d_bwd_filter", algo, adv::wino_fits_fwd(g)))) return rc;
   if ((rc = adv::conv_check("conv2d_bwd_filter", g, x, xn, gw, gwn, gy, gyn, gw != 0, gw != 0, true))) return rc;
   if (gb) ADV_CHECK_BUF("conv2d_bwd_filter", "bias gradient", gb, gbn, g.Cout);
   if (rc) return rc;
-  ADV_DISPATCH("conv2d_bwd_filter", dt, adv::conv_bwd_filter_impl, g, x, gy, gw, gb);
+  ADV_DISPATCH("conv2d_bwd_filter", dt, adv::conv_bwd_filter_impl, g, x, gy, gw, gb, algo);
 }

@@ -108,10 +108,11 @@ struct WinoShape {
 // Tile (th, tw) then reads E/O rows 2 th .. 2 th + 3 at columns tw and tw + 1, so the input
 // transform runs on unit-stride vectors, and each input row is split once per chunk instead of
 // being gathered by every tile that overlaps it.
-template <class T> void wino_split_rows(const WinoShape& s, const T* xc, long ih0, long rows, T* E, T* O) {
+// (Plane xc is IH x IW; the rows are Ws wide.)
+template <class T> void wino_split_rows(const T* xc, long IH, long IW, long pw, long Ws, long ih0, long rows, T* E,
+                                        T* O) {
   constexpr long L = kWinoLanes;
   static_assert(L == 8, "the de-interleaving shuffles below are written for 8 lanes");
-  const long Ws = s.split_width(), pw = s.pw, IW = s.IW;
   // Columns k in [klo, khi) have both 2k - pw and 2k + 1 - pw inside the row.
   const long klo = std::min(Ws, (pw + 1) / 2);
   const long khi = std::max(klo, std::min(Ws, IW + pw >= 2 ? (IW + pw - 2) / 2 + 1 : 0));
@@ -119,7 +120,7 @@ template <class T> void wino_split_rows(const WinoShape& s, const T* xc, long ih
     T* e = E + r * Ws;
     T* o = O + r * Ws;
     const long ih = ih0 + r;
-    if (ih < 0 || ih >= s.IH) {
+    if (ih < 0 || ih >= IH) {
       std::fill(e, e + Ws, (T)0);
       std::fill(o, o + Ws, (T)0);
       continue;
@@ -260,31 +261,41 @@ template <class T> inline long wino_plane_stride(long elems) {
   return bytes / (long)sizeof(T);
 }
 
+// Input rows split per run of tile rows: 2 per tile row plus the 2 the last one overlaps.
+inline long wino_split_rows_needed(const WinoPlan& p) { return 2 * p.rows + 2; }
+
+// V = the transformed input tiles of tile rows [r0, r1) (global index n * TH + th), in
+// V[xi * vstride + c * ld + (r - r0) * TW + tw].
+template <class T> void wino_input_chunk(const WinoShape& s, const T* in, long r0, long r1, long ld, T* E, T* O, T* V,
+                                         long vstride) {
+  const long TH = s.TH(), TW = s.TW(), Ws = s.split_width(), IHW = s.IH * s.IW, groups = s.TWr() / kWinoLanes;
+  for (long c = 0; c < s.Cin; c++)
+    for (long ra = r0; ra < r1;) {  // runs of tile rows within one image
+      const long n = ra / TH, th0 = ra % TH, rb = std::min(r1, (n + 1) * TH);
+      wino_split_rows<T>(in + (n * s.Cin + c) * IHW, s.IH, s.IW, s.pw, Ws, 2 * th0 - s.ph, 2 * (rb - ra) + 2, E, O);
+      for (long r = ra; r < rb; r++) {
+        const long off = 2 * (r - ra) * Ws;
+        wino_input_tiles<T>(E + off, O + off, Ws, groups, V + c * ld + (r - r0) * TW, vstride);
+      }
+      ra = rb;
+    }
+}
+
 // One Winograd convolution with filters already transformed into U[16][Cout][Cin].
 template <class T> void wino_conv(const WinoShape& s, const T* in, const T* U, const T* bias, T* out) {
   const WinoPlan plan = wino_plan<T>(s);
   const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
-  const long IHW = s.IH * s.IW, OHW = s.OH * s.OW, groups = s.TWr() / kWinoLanes;
+  const long OHW = s.OH * s.OW;
   const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
   const int threads = pool_threads();
   const bool outer = plan.chunks >= threads && threads > 1;
   parallel_for(plan.chunks, [&](long ch) {
     const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
-    const long split_rows = 2 * plan.rows + 2;
-    T* E = wino_scratch<T>(1, 2 * split_rows * Ws);
-    T* O = E + split_rows * Ws;
+    T* E = wino_scratch<T>(1, 2 * wino_split_rows_needed(plan) * Ws);
+    T* O = E + wino_split_rows_needed(plan) * Ws;
     T* V = wino_scratch<T>(2, 16 * vstride);
     T* M = wino_scratch<T>(3, 16 * mstride);
-    for (long c = 0; c < s.Cin; c++)
-      for (long ra = r0; ra < r1;) {  // runs of tile rows within one image
-        const long n = ra / TH, th0 = ra % TH, rb = std::min(r1, (n + 1) * TH);
-        wino_split_rows<T>(s, in + (n * s.Cin + c) * IHW, 2 * th0 - s.ph, 2 * (rb - ra) + 2, E, O);
-        for (long r = ra; r < rb; r++) {
-          const long off = 2 * (r - ra) * Ws;
-          wino_input_tiles<T>(E + off, O + off, Ws, groups, V + c * ld + (r - r0) * TW, vstride);
-        }
-        ra = rb;
-      }
+    wino_input_chunk<T>(s, in, r0, r1, ld, E, O, V, vstride);
     for (int xi = 0; xi < 16; xi++)
       gemm_auto<T>(!outer, false, false, s.Cout, tiles, s.Cin, 1, U + xi * s.Cout * s.Cin, s.Cin, V + xi * vstride, ld,
                    0, M + xi * mstride, ld);
@@ -296,6 +307,116 @@ template <class T> void wino_conv(const WinoShape& s, const T* in, const T* U, c
       }
     }
   }, outer);
+}
+
+// ---- backward-filter ----------------------------------------------------------------------
+// The forward is y_t = A^T (sum_c U_kc .* V_ct) A per tile t, so with gY_t the 2x2 output
+// gradient of tile t: dL/dU_kc = sum_t (A gY_kt A^T) .* V_ct, a sum over tiles that is again 16
+// GEMMs, dU[xi] (Cout x Cin) += dM[xi] (Cout x tiles) * V[xi]^T, with V the forward's
+// transformed input; and dL/dg_kc = G^T dU_kc G. Outputs that partial tiles leave out have no
+// gradient (zero), and padding enters through V, as in the forward.
+
+// dM[xi * xstride + t] = (A gY_t A^T)[xi] for the tiles of one tile row, from the output
+// gradient's two rows split by column parity (E/O rows 0 and 1, row stride Ws; zero past the
+// edge). Like wino_input_tiles, whole groups are stored.
+template <class T> inline void wino_grad_tiles(const T* E, const T* O, long Ws, long groups, T* dM, long xstride) {
+  constexpr long L = kWinoLanes;
+  for (long gi = 0; gi < groups; gi++) {
+    const long k0 = L * gi;
+    const WVec<T> g00 = wload<T>(E + k0), g01 = wload<T>(O + k0);
+    const WVec<T> g10 = wload<T>(E + Ws + k0), g11 = wload<T>(O + Ws + k0);
+    // Z = A gY (4x2), rows: (g0.), (g0. + g1.), (g0. - g1.), (-g1.); then Z A^T, per row (a, b):
+    // (a, a + b, a - b, -b).
+    WVec<T> z[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}};
+    T* d = dM + k0;
+    for (int i = 0; i < 4; i++) {
+      wstore<T>(d + (4 * i + 0) * xstride, z[i][0]);
+      wstore<T>(d + (4 * i + 1) * xstride, z[i][0] + z[i][1]);
+      wstore<T>(d + (4 * i + 2) * xstride, z[i][0] - z[i][1]);
+      wstore<T>(d + (4 * i + 3) * xstride, -z[i][1]);
+    }
+  }
+}
+
+// gw[o][i][3x3] = G^T dU[.][o][i] G, dU laid out [16][Cout][Cin]; vectorized across input channels.
+template <class T> void wino_filter_grad_transform(const T* dU, long Cout, long Cin, T* gw) {
+  constexpr long L = kWinoLanes;
+  const long plane = Cout * Cin;
+  const WVec<T> half = (WVec<T>){} + (T)0.5;
+  parallel_items(Cout, Cin * 32, [&](long o) {
+    for (long i0 = 0; i0 < Cin; i0 += L) {
+      const long cnt = std::min(L, Cin - i0);
+      WVec<T> u[16], t[3][4], g[9];
+      const T* src = dU + o * Cin + i0;
+      for (int xi = 0; xi < 16; xi++) {
+        if (cnt == L) {
+          u[xi] = wload<T>(src + xi * plane);
+        } else {
+          u[xi] = (WVec<T>){};
+          for (long l = 0; l < cnt; l++) u[xi][l] = src[xi * plane + l];
+        }
+      }
+      // G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1]: rows of G^T X, then (G^T X) G by columns.
+      for (int j = 0; j < 4; j++) {
+        t[0][j] = u[j] + half * (u[4 + j] + u[8 + j]);
+        t[1][j] = half * (u[4 + j] - u[8 + j]);
+        t[2][j] = half * (u[4 + j] + u[8 + j]) + u[12 + j];
+      }
+      for (int a = 0; a < 3; a++) {
+        g[3 * a + 0] = t[a][0] + half * (t[a][1] + t[a][2]);
+        g[3 * a + 1] = half * (t[a][1] - t[a][2]);
+        g[3 * a + 2] = half * (t[a][1] + t[a][2]) + t[a][3];
+      }
+      T* dst = gw + (o * Cin + i0) * 9;
+      for (long l = 0; l < cnt; l++)
+        for (int q = 0; q < 9; q++) dst[l * 9 + q] = g[q][l];
+    }
+  });
+}
+
+// Weight gradient of the forward convolution of shape s (x = in, output gradient gy), into gw
+// [Cout][Cin][3][3]. Deterministic like the im2col path: chunks are split into fixed contiguous
+// ranges, one accumulator each, summed in range order.
+// (Chunks sized as for the forward: larger ones, for a longer GEMM contraction, measured
+// slower: 2 MB / 128 tiles cost SmallCNN's layers 5-15%, 4 MB / 256 up to 30%.)
+template <class T> void wino_bwd_filter(const WinoShape& s, const T* in, const T* gy, T* gw) {
+  const WinoPlan plan = wino_plan<T>(s);
+  const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
+  const long OHW = s.OH * s.OW, groups = s.TWr() / kWinoLanes, usize = 16 * s.Cout * s.Cin;
+  const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
+  const int threads = pool_threads();
+  const bool outer = plan.chunks >= threads && threads > 1;
+  const long parts = outer ? threads : 1;
+  T* dU = wino_scratch<T>(0, parts * usize);
+  parallel_for(parts, [&](long part) {
+    const long c0 = part * plan.chunks / parts, c1 = (part + 1) * plan.chunks / parts;
+    const long xrows = wino_split_rows_needed(plan);
+    T* E = wino_scratch<T>(1, 2 * (xrows + 2) * Ws);
+    T* O = E + xrows * Ws;
+    T* gE = O + xrows * Ws;  // the output gradient's two rows of one tile row
+    T* gO = gE + 2 * Ws;
+    T* V = wino_scratch<T>(2, 16 * vstride);
+    T* dM = wino_scratch<T>(3, 16 * mstride);
+    for (long ch = c0; ch < c1; ch++) {
+      const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
+      wino_input_chunk<T>(s, in, r0, r1, ld, E, O, V, vstride);
+      for (long k = 0; k < s.Cout; k++)
+        for (long r = r0; r < r1; r++) {
+          const long n = r / TH, th = r % TH;
+          wino_split_rows<T>(gy + (n * s.Cout + k) * OHW, s.OH, s.OW, 0, Ws, 2 * th, 2, gE, gO);
+          wino_grad_tiles<T>(gE, gO, Ws, groups, dM + k * ld + (r - r0) * TW, mstride);
+        }
+      for (int xi = 0; xi < 16; xi++)
+        gemm_auto<T>(!outer, false, true, s.Cout, s.Cin, tiles, 1, dM + xi * mstride, ld, V + xi * vstride, ld,
+                     ch == c0 ? (T)0 : (T)1, dU + part * usize + xi * s.Cout * s.Cin, s.Cin);
+    }
+  }, outer);
+  if (parts > 1)
+    parallel_range(usize, kParallelGrain, [&](long b, long e) {
+      for (long q = 1; q < parts; q++)
+        for (long i = b; i < e; i++) dU[i] += dU[q * usize + i];
+    });
+  wino_filter_grad_transform<T>(dU, s.Cout, s.Cin, gw);
 }
 
 }  // namespace adv

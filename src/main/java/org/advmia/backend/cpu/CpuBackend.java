@@ -330,13 +330,21 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb) {
+        conv2dBackwardFilter(g, x, gy, gw, gb, ConvAlgorithm.AUTO);
+    }
+
+    /** {@link #conv2dBackwardFilter(ConvGeometry, Tensor, Tensor, Tensor, Tensor)} with a chosen algorithm. */
+    public void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb,
+                                     ConvAlgorithm algorithm) {
+        if (algorithm == null)
+            throw new IllegalArgumentException("conv2d backward: algorithm is null (use ConvAlgorithm.AUTO)");
         requireDtypes("conv2d backward", x, gy, gw, gb);
         requireShape("conv2d backward", "input", x, g.inputShape());
         requireShape("conv2d backward", "output gradient", gy, g.outputShape());
         if (gw != null) requireShape("conv2d backward", "weight gradient", gw, g.weightShape());
         if (gb != null) requireShape("conv2d backward", "bias gradient", gb, new long[] {g.cout()});
         requireSameDtype("conv2d backward", x, gy);
-        check(CpuNative.adv_conv2d_bwd_filter(x.dtype().code, g.toArray(), x.address(), x.numel(), gy.address(),
+        check(CpuNative.adv_conv2d_bwd_filter(x.dtype().code, algorithm.code, g.toArray(), x.address(), x.numel(), gy.address(),
                 gy.numel(), addr(gw), len(gw), addr(gb), len(gb)));
     }
 

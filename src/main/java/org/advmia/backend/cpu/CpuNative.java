@@ -82,8 +82,9 @@ public final class CpuNative {
     public static native int adv_conv2d_bwd_data(int dt, int algo, long[] geom, long gy, long gyn, long w, long wn,
                                                  long gx, long gxn);
 
-    public static native int adv_conv2d_bwd_filter(int dt, long[] geom, long x, long xn, long gy, long gyn, long gw,
-                                                   long gwn, long gb, long gbn);
+    /** {@code algo} as for {@link #adv_conv2d_fwd}. */
+    public static native int adv_conv2d_bwd_filter(int dt, int algo, long[] geom, long x, long xn, long gy, long gyn,
+                                                   long gw, long gwn, long gb, long gbn);
 
     public static native int adv_pool2d_fwd(int dt, long[] geom, long x, long xn, long y, long yn, long idx,
                                             long idxn);

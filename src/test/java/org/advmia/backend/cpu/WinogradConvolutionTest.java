@@ -15,7 +15,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The Winograd F(2x2,3x3) convolution path (advmia_winograd.h) against a float64 direct
- * convolution and against the im2col path, forward and backward-data, on every shape class the
+ * convolution and against the im2col path, forward, backward-data and backward-filter (whose
+ * bound, winogradFilterGradBound, has the same form with the sum running over tiles instead of
+ * channels), on every shape class the
  * kernel distinguishes: odd output sizes (partial tiles on the right and bottom edge), padding
  * 0, 1, 2 and asymmetric, batch 1, channel counts that are not a multiple of the 8 vector lanes,
  * rows of fewer, exactly and more than 8 tiles, a single output pixel, and layers large enough
@@ -109,6 +111,30 @@ class WinogradConvolutionTest {
     }
 
     @Test
+    void backwardFilterMatchesFloat64ReferenceAndIm2col() {
+        for (Case k : CASES) {
+            ConvGeometry g = k.geometry();
+            Random r = new Random(17 * k.name().hashCode());
+            double[] x = random(r, (long) k.n() * k.c() * k.h() * k.w());
+            double[] gy = random(r, (long) k.n() * k.cout() * g.outH() * g.outW());
+            for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+                if (dt == DType.FLOAT32) {
+                    x = roundToFloat(x);
+                    gy = roundToFloat(gy);
+                }
+                double[] wino = backwardFilter(g, dt, x, gy, ConvAlgorithm.WINOGRAD);
+                double[] im2col = backwardFilter(g, dt, x, gy, ConvAlgorithm.IM2COL);
+                Reference ref = backwardFilterReference(g, x, gy);
+                double[] bound = winogradFilterGradBound(g, x, gy, unitRoundoff(dt));
+                assertWithin(k.name() + " backward-filter " + dt + " vs float64", wino, ref.value, bound, null);
+                double[] both = im2colBound(ref.absSum, g.n() * g.outH() * g.outW() / 9.0, null, 1, 1,
+                        unitRoundoff(dt));
+                assertWithin(k.name() + " backward-filter " + dt + " vs im2col", wino, im2col, bound, both);
+            }
+        }
+    }
+
+    @Test
     void autoPicksWinogradForWideLayersAndIsDeterministic() {
         // 32 -> 32 channels, 3x3, stride 1: AUTO takes the Winograd path, so its result must be
         // bit-identical to the forced Winograd result, run after run.
@@ -124,6 +150,9 @@ class WinogradConvolutionTest {
         double[] gy = roundToFloat(random(r, (long) k.n() * k.cout() * g.outH() * g.outW()));
         double[] gxForced = backwardData(g, DType.FLOAT32, gy, w, ConvAlgorithm.WINOGRAD);
         assertArrayEquals(gxForced, backwardData(g, DType.FLOAT32, gy, w, ConvAlgorithm.AUTO));
+        double[] gwForced = backwardFilter(g, DType.FLOAT32, x, gy, ConvAlgorithm.WINOGRAD);
+        assertArrayEquals(gwForced, backwardFilter(g, DType.FLOAT32, x, gy, ConvAlgorithm.AUTO));
+        assertArrayEquals(gwForced, backwardFilter(g, DType.FLOAT32, x, gy, ConvAlgorithm.WINOGRAD));
     }
 
     @Test
@@ -193,6 +222,17 @@ class WinogradConvolutionTest {
         }
     }
 
+    private double[] backwardFilter(ConvGeometry g, DType dt, double[] x, double[] gy, ConvAlgorithm algo) {
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor xt = tensor(dt, x, g.inputShape());
+            Tensor gyt = tensor(dt, gy, g.outputShape());
+            Tensor gw = cpu.empty(dt, Shape.of(g.weightShape()));
+            cpu.fill(gw, Double.NaN);
+            cpu.conv2dBackwardFilter(g, xt, gyt, gw, null, algo);
+            return host(gw);
+        }
+    }
+
     private Tensor tensor(DType dt, double[] v, long[] shape) {
         Tensor t = cpu.empty(dt, Shape.of(shape));
         cpu.copyFromHost(v, t);
@@ -259,6 +299,30 @@ class WinogradConvolutionTest {
         return new Reference(gx, abs);
     }
 
+    private static Reference backwardFilterReference(ConvGeometry g, double[] x, double[] gy) {
+        int n = (int) g.n(), c = (int) g.c(), h = (int) g.h(), wd = (int) g.w(), co = (int) g.cout();
+        int oh = (int) g.outH(), ow = (int) g.outW(), ph = (int) g.padH(), pw = (int) g.padW();
+        double[] gw = new double[co * c * 9], abs = new double[gw.length];
+        for (int k = 0; k < co; k++)
+            for (int ch = 0; ch < c; ch++)
+                for (int u = 0; u < 3; u++)
+                    for (int v = 0; v < 3; v++) {
+                        double acc = 0, accAbs = 0;
+                        for (int i = 0; i < n; i++)
+                            for (int p = 0; p < oh; p++)
+                                for (int q = 0; q < ow; q++) {
+                                    int ih = p - ph + u, iw = q - pw + v;
+                                    if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
+                                    double prod = gy[((i * co + k) * oh + p) * ow + q] * x[((i * c + ch) * h + ih) * wd + iw];
+                                    acc += prod;
+                                    accAbs += Math.abs(prod);
+                                }
+                        gw[((k * c + ch) * 3 + u) * 3 + v] = acc;
+                        abs[((k * c + ch) * 3 + u) * 3 + v] = accAbs;
+                    }
+        return new Reference(gw, abs);
+    }
+
     // ---- error bounds --------------------------------------------------------------------------
 
     private static final double[][] BT = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
@@ -322,8 +386,62 @@ class WinogradConvolutionTest {
         return bound;
     }
 
-    /** im2col's first-order bound plus Winograd's, for comparing the two float paths. */
-    private static double[] im2colBound(double[] absSum, long c, double[] bias, long planeSize, long channels, double u) {
+    /**
+     * The backward-filter analogue: gamma_{P+12} (|G^T| (sum_t (|A| |gY_t| |A^T|) .* (|B^T| |d_t| |B|)) |G|),
+     * P = the number of tiles summed over (images x tiles per image); the 12 cover the input
+     * transform (2), the gradient-tile transform (2), G^T . G (4) and slack for the reduction of
+     * per-thread partial sums (whose order the gamma_P term already allows for).
+     */
+    private static double[] winogradFilterGradBound(ConvGeometry g, double[] x, double[] gy, double u) {
+        int N = (int) g.n(), C = (int) g.c(), H = (int) g.h(), W = (int) g.w(), K = (int) g.cout();
+        int oh = (int) g.outH(), ow = (int) g.outW(), ph = (int) g.padH(), pw = (int) g.padW();
+        int th = (oh + 1) / 2, tw = (ow + 1) / 2;
+        double P = (double) N * th * tw + 12;
+        double gamma = P * u / (1 - P * u);
+        double[][][] sum = new double[K][C][16];
+        double[][] absA = transpose(abs(AT));
+        for (int i = 0; i < N; i++)
+            for (int a = 0; a < th; a++)
+                for (int b = 0; b < tw; b++) {
+                    double[][] absV = new double[C][];
+                    for (int ch = 0; ch < C; ch++) {
+                        double[][] d = new double[4][4];
+                        for (int r = 0; r < 4; r++)
+                            for (int s = 0; s < 4; s++) {
+                                int y = 2 * a - ph + r, xx = 2 * b - pw + s;
+                                if (y >= 0 && y < H && xx >= 0 && xx < W) d[r][s] = Math.abs(x[((i * C + ch) * H + y) * W + xx]);
+                            }
+                        absV[ch] = flatten(mul(mul(abs(BT), d), transpose(abs(BT))));
+                    }
+                    for (int k = 0; k < K; k++) {
+                        double[][] t = new double[2][2];
+                        for (int r = 0; r < 2; r++)
+                            for (int s = 0; s < 2; s++) {
+                                int y = 2 * a + r, xx = 2 * b + s;
+                                if (y < oh && xx < ow) t[r][s] = Math.abs(gy[((i * K + k) * oh + y) * ow + xx]);
+                            }
+                        double[] absM = flatten(mul(mul(absA, t), abs(AT)));
+                        for (int ch = 0; ch < C; ch++)
+                            for (int e = 0; e < 16; e++) sum[k][ch][e] += absM[e] * absV[ch][e];
+                    }
+                }
+        double[] bound = new double[K * C * 9];
+        for (int k = 0; k < K; k++)
+            for (int ch = 0; ch < C; ch++) {
+                double[][] m = new double[4][4];
+                for (int e = 0; e < 16; e++) m[e / 4][e % 4] = sum[k][ch][e];
+                double[][] out = mul(mul(transpose(abs(G)), m), abs(G));
+                for (int t = 0; t < 9; t++) bound[(k * C + ch) * 9 + t] = gamma * out[t / 3][t % 3];
+            }
+        return bound;
+    }
+
+    /**
+     * im2col's first-order bound, for comparing the two float paths: gamma_{9c+1} (sum |w| |x| + |bias|),
+     * 9c products per output (for backward-filter pass c = images x output pixels / 9).
+     */
+    private static double[] im2colBound(double[] absSum, double c, double[] bias, long planeSize, long channels,
+                                        double u) {
         double n = 9.0 * c + 1;
         double gamma = n * u / (1 - n * u);
         double[] out = new double[absSum.length];
