@@ -1,7 +1,7 @@
 // Winograd F(2x2, 3x3) convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural
-// Networks", 2016) for 3x3, stride-1, dilation-1, ungrouped convolutions: forward, and
+// Networks", 2016) for 3x3, stride-1, dilation-1, ungrouped convolutions: forward;
 // backward-data, which for such a layer is the same kind of convolution of the output gradient
-// with the flipped, transposed filters and padding 2 - pad.
+// with the flipped, transposed filters and padding 2 - pad; and backward-filter (at the end).
 //
 // Each 2x2 output tile costs 16 multiplies per (input, output) channel pair instead of 36, and
 // those 16 become 16 GEMMs over channels: M[xi] (Cout x tiles) = U[xi] (Cout x Cin) * V[xi]
@@ -41,8 +41,11 @@ template <class T> inline WVec<T> wload(const T* p) {
 template <class T> inline void wstore(T* p, const WVec<T>& v) { std::memcpy(p, &v, sizeof v); }
 
 // Scratch of the Winograd path, apart from the im2col path's slots. Slot 0 holds the calling
-// thread's transformed filters (read by every thread of the job); slots 1-3 are each thread's
-// strip, transformed input and transformed output.
+// thread's transformed filters (or, for backward-filter, the partial filter gradients), read by
+// every thread of the job; slots 1-3 are each thread's split input rows, transformed input and
+// transformed output (or output gradient). Sizes: 16 Cout Cin (times the thread count for
+// backward-filter; 16 MB per copy for 512 x 512 filters) and ADV_WINO_BUDGET per thread (more
+// where ADV_WINO_MIN_TILES tiles of a wide layer need it: 4 MB for 512 + 512 channels).
 template <class T> inline T* wino_scratch(int slot, long n) {
   static thread_local std::vector<T> bufs[4];
   std::vector<T>& b = bufs[slot];
