@@ -1,8 +1,10 @@
 // 2-D convolution (stride, padding, dilation, groups) as im2col + GEMM over chunks of images,
 // with a direct kernel for depthwise convolutions, where a GEMM of K = 9 would be mostly overhead.
+// 3x3 stride-1 layers go through Winograd F(2x2, 3x3) (advmia_winograd.h) where that is faster.
 // Transposed convolution needs no kernels of its own: its forward is this backward-data.
 #pragma once
 #include "advmia_gemm.h"
+#include "advmia_winograd.h"
 
 namespace adv {
 
@@ -204,12 +206,6 @@ template <class T> void col2im(const ConvGeom& g, T* col, long ldcol, long col0,
   }
 }
 
-template <class T> inline void gemm_auto(bool inner_parallel, bool ta, bool tb, long M, long N, long K, T alpha,
-                                         const T* A, long lda, const T* B, long ldb, T beta, T* C, long ldc) {
-  if (inner_parallel) gemm_parallel<T>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  else gemm_serial<T>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-}
-
 template <class T> void depthwise_fwd(const ConvGeom& g, const T* x, const T* w, const T* b, T* y) {
   parallel_items(g.N * g.C, g.OHW() * g.KH * g.KW, [&](long p) {
     long c = p % g.C;
@@ -279,13 +275,46 @@ template <class T> void depthwise_bwd_filter(const ConvGeom& g, const T* x, cons
   });
 }
 
-template <class T> int conv_fwd_impl(const ConvGeom& g, long xa, long wa, long ba, long ya) {
+enum ConvAlgo { kConvAuto = 0, kConvIm2col = 1, kConvWinograd = 2 };
+
+// Which convolutions the Winograd path can compute.
+inline bool wino_fits_fwd(const ConvGeom& g) {
+  return g.KH == 3 && g.KW == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.groups == 1;
+}
+// Backward-data pads the output gradient by 2 - pad, so pad must be <= 2.
+inline bool wino_fits_bwd_data(const ConvGeom& g) { return wino_fits_fwd(g) && g.ph <= 2 && g.pw <= 2; }
+
+template <class T> void wino_fwd(const ConvGeom& g, const T* x, const T* w, const T* b, T* y) {
+  T* U = wino_scratch<T>(0, 16 * g.Cout * g.C);
+  wino_filter_transform<T>(w, g.Cout, g.C, false, U);
+  wino_conv<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, U, b, y);
+}
+
+template <class T> void wino_bwd_data(const ConvGeom& g, const T* gy, const T* w, T* gx) {
+  T* U = wino_scratch<T>(0, 16 * g.Cout * g.C);
+  wino_filter_transform<T>(w, g.C, g.Cout, true, U);
+  wino_conv<T>(WinoShape{g.N, g.Cout, g.OH, g.OW, 2 - g.ph, 2 - g.pw, g.C, g.H, g.W}, gy, U, (const T*)nullptr, gx);
+}
+
+// Where Winograd is faster than im2col + GEMM. Measured per layer, one thread (see
+// benchmarks/README.md, benchmarks/cpp/conv_bench.cpp): every 3x3 stride-1 layer of SmallCNN and
+// ResNet-18 with >= 32 channels in and out gains 1.1-2.1x in each direction (SmallCNN's conv3
+// backward-filter breaks even), and so do 16 -> 16 layers (1.06-1.9x, 8x8 and 32x32 images); an
+// 8 -> 32 layer loses in both backward directions (0.8-0.95x), and the thin first layers (1 or 3
+// input channels: GEMMs with a contraction of 1-3, or 1-3 rows for backward-data) run 2-5x slower.
+inline bool wino_wins(const ConvGeom& g) { return g.C >= 16 && g.Cout >= 16; }
+inline bool wino_wins_fwd(const ConvGeom& g) { return wino_fits_fwd(g) && wino_wins(g); }
+inline bool wino_wins_bwd_data(const ConvGeom& g) { return wino_fits_bwd_data(g) && wino_wins(g); }
+inline bool wino_wins_bwd_filter(const ConvGeom& g) { return wino_fits_fwd(g) && wino_wins(g); }
+
+template <class T> int conv_fwd_impl(const ConvGeom& g, long xa, long wa, long ba, long ya, int algo) {
   const T* x = ptr<const T>(xa);
   const T* w = ptr<const T>(wa);
   const T* b = ptr<const T>(ba);
   T* y = ptr<T>(ya);
   if (g.N == 0) return 0;
   if (g.depthwise()) { depthwise_fwd<T>(g, x, w, b, y); return 0; }
+  if (algo == kConvWinograd || (algo == kConvAuto && wino_wins_fwd(g))) { wino_fwd<T>(g, x, w, b, y); return 0; }
   const long Cg = g.Cg(), Cog = g.Cog(), K = g.K(), HW = g.HW(), OHW = g.OHW();
   const ConvPlan plan = conv_plan(g);
   const long nb = plan.nb, chunks = plan.chunks;
@@ -330,12 +359,16 @@ template <class T> int conv_fwd_impl(const ConvGeom& g, long xa, long wa, long b
   return 0;
 }
 
-template <class T> int conv_bwd_data_impl(const ConvGeom& g, long gya, long wa, long gxa) {
+template <class T> int conv_bwd_data_impl(const ConvGeom& g, long gya, long wa, long gxa, int algo) {
   const T* gy = ptr<const T>(gya);
   const T* w = ptr<const T>(wa);
   T* gx = ptr<T>(gxa);
   if (g.N == 0) return 0;
   if (g.depthwise()) { depthwise_bwd_data<T>(g, gy, w, gx); return 0; }
+  if (algo == kConvWinograd || (algo == kConvAuto && wino_wins_bwd_data(g))) {
+    wino_bwd_data<T>(g, gy, w, gx);
+    return 0;
+  }
   const long Cg = g.Cg(), Cog = g.Cog(), K = g.K(), HW = g.HW(), OHW = g.OHW();
   const ConvPlan plan = conv_plan(g);
   const long nb = plan.nb, chunks = plan.chunks;
@@ -441,7 +474,7 @@ template <class T> void untranspose_filter_grad(const ConvGeom& g, const T* gwt,
 
 constexpr int kMaxThreads = 256;
 
-template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya, long gwa, long gba) {
+template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya, long gwa, long gba, int algo) {
   const T* x = ptr<const T>(xa);
   const T* gy = ptr<const T>(gya);
   T* gw = ptr<T>(gwa);
@@ -463,6 +496,10 @@ template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya
   const long wsize = g.Cout * g.K();
   if (g.N == 0) {
     std::fill(gw, gw + wsize, (T)0);
+    return 0;
+  }
+  if (algo == kConvWinograd || (algo == kConvAuto && wino_wins_bwd_filter(g))) {
+    wino_bwd_filter<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, gy, gw);
     return 0;
   }
   const ConvPlan plan = conv_plan(g);
@@ -505,6 +542,15 @@ template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya
   return 0;
 }
 
+inline int conv_algo_check(const char* op, int algo, bool winograd_fits) {
+  if (algo < kConvAuto || algo > kConvWinograd)
+    return fail("%s: algorithm code %d is none of 0 (auto), 1 (im2col), 2 (Winograd)", op, algo);
+  if (algo == kConvWinograd && !winograd_fits)
+    return fail("%s: Winograd needs a 3x3 kernel, stride 1, dilation 1, groups 1 (and padding <= 2 for "
+                "backward-data)", op);
+  return 0;
+}
+
 inline int conv_check(const char* op, const ConvGeom& g, long xa, long xn, long wa, long wn, long ya, long yn,
                       bool x_needed, bool w_needed, bool y_needed) {
   int rc = 0;
@@ -517,35 +563,42 @@ inline int conv_check(const char* op, const ConvGeom& g, long xa, long xn, long 
 }  // namespace adv
 
 // geom = {N, C, H, W, Cout, KH, KW, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups, OH, OW}
-inline int adv_conv2d_fwd(int dt, long long* geom_ll, long x, long xn, long w, long wn, long b, long bn, long y, long yn) {
+// algo: 0 picks by shape (the normal path), 1 forces im2col + GEMM, 2 forces Winograd (an error
+// where the geometry does not allow it). 1 and 2 exist so tests can compare the two paths.
+inline int adv_conv2d_fwd(int dt, int algo, long long* geom_ll, long x, long xn, long w, long wn, long b, long bn, long y,
+                          long yn) {
   adv::ConvGeom g;
   const long* geom = reinterpret_cast<const long*>(geom_ll);
   int rc = adv::conv_geom("conv2d_fwd", geom, &g);
   if (rc) return rc;
+  if ((rc = adv::conv_algo_check("conv2d_fwd", algo, adv::wino_fits_fwd(g)))) return rc;
   if ((rc = adv::conv_check("conv2d_fwd", g, x, xn, w, wn, y, yn, true, true, true))) return rc;
   if (b) ADV_CHECK_BUF("conv2d_fwd", "bias", b, bn, g.Cout);
   if (rc) return rc;
-  ADV_DISPATCH("conv2d_fwd", dt, adv::conv_fwd_impl, g, x, w, b, y);
+  ADV_DISPATCH("conv2d_fwd", dt, adv::conv_fwd_impl, g, x, w, b, y, algo);
 }
 
-inline int adv_conv2d_bwd_data(int dt, long long* geom_ll, long gy, long gyn, long w, long wn, long gx, long gxn) {
+inline int adv_conv2d_bwd_data(int dt, int algo, long long* geom_ll, long gy, long gyn, long w, long wn, long gx,
+                               long gxn) {
   adv::ConvGeom g;
   const long* geom = reinterpret_cast<const long*>(geom_ll);
   int rc = adv::conv_geom("conv2d_bwd_data", geom, &g);
   if (rc) return rc;
+  if ((rc = adv::conv_algo_check("conv2d_bwd_data", algo, adv::wino_fits_bwd_data(g)))) return rc;
   if ((rc = adv::conv_check("conv2d_bwd_data", g, gx, gxn, w, wn, gy, gyn, true, true, true))) return rc;
-  ADV_DISPATCH("conv2d_bwd_data", dt, adv::conv_bwd_data_impl, g, gy, w, gx);
+  ADV_DISPATCH("conv2d_bwd_data", dt, adv::conv_bwd_data_impl, g, gy, w, gx, algo);
 }
 
 // gw or gb may be 0 to skip that gradient.
-inline int adv_conv2d_bwd_filter(int dt, long long* geom_ll, long x, long xn, long gy, long gyn, long gw, long gwn, long gb,
-                                 long gbn) {
+inline int adv_conv2d_bwd_filter(int dt, int algo, long long* geom_ll, long x, long xn, long gy, long gyn, long gw,
+                                 long gwn, long gb, long gbn) {
   adv::ConvGeom g;
   const long* geom = reinterpret_cast<const long*>(geom_ll);
   int rc = adv::conv_geom("conv2d_bwd_filter", geom, &g);
   if (rc) return rc;
+  if ((rc = adv::conv_algo_check("conv2d_bwd_filter", algo, adv::wino_fits_fwd(g)))) return rc;
   if ((rc = adv::conv_check("conv2d_bwd_filter", g, x, xn, gw, gwn, gy, gyn, gw != 0, gw != 0, true))) return rc;
   if (gb) ADV_CHECK_BUF("conv2d_bwd_filter", "bias gradient", gb, gbn, g.Cout);
   if (rc) return rc;
-  ADV_DISPATCH("conv2d_bwd_filter", dt, adv::conv_bwd_filter_impl, g, x, gy, gw, gb);
+  ADV_DISPATCH("conv2d_bwd_filter", dt, adv::conv_bwd_filter_impl, g, x, gy, gw, gb, algo);
 }

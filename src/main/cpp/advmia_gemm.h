@@ -69,6 +69,13 @@ template <class T> inline void gemm_parallel(bool ta, bool tb, long M, long N, l
   });
 }
 
+// gemm_parallel, or gemm_serial when the caller already runs on the pool's threads.
+template <class T> inline void gemm_auto(bool inner_parallel, bool ta, bool tb, long M, long N, long K, T alpha,
+                                         const T* A, long lda, const T* B, long ldb, T beta, T* C, long ldc) {
+  if (inner_parallel) gemm_parallel<T>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else gemm_serial<T>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 template <class T> int gemm_impl(bool ta, bool tb, long M, long N, long K, double alpha, long A, long lda, long B,
                                  long ldb, double beta, long C, long ldc) {
   gemm_parallel<T>(ta, tb, M, N, K, (T)alpha, ptr<const T>(A), lda, ptr<const T>(B), ldb, (T)beta, ptr<T>(C), ldc);

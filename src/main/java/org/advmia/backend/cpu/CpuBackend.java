@@ -272,8 +272,33 @@ public final class CpuBackend implements Backend {
                 transA ? m : k, b.address(), b.numel(), transB ? k : n, beta, c.address(), c.numel(), n));
     }
 
+    /**
+     * How the CPU backend computes a convolution. {@code AUTO} (what the {@link Backend} methods use)
+     * picks per layer shape; the others force one path, so tests can compare them.
+     */
+    public enum ConvAlgorithm {
+        /** Winograd F(2x2,3x3) where it was measured faster (3x3 stride-1 layers with >= 16 channels), else im2col. */
+        AUTO(0),
+        /** im2col (or a direct depthwise kernel) + OpenBLAS GEMM. */
+        IM2COL(1),
+        /** Winograd F(2x2,3x3); only for 3x3, stride-1, dilation-1, ungrouped convolutions. */
+        WINOGRAD(2);
+
+        final int code;
+
+        ConvAlgorithm(int code) {
+            this.code = code;
+        }
+    }
+
     @Override
     public void conv2d(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y) {
+        conv2d(g, x, w, bias, y, ConvAlgorithm.AUTO);
+    }
+
+    /** {@link #conv2d(ConvGeometry, Tensor, Tensor, Tensor, Tensor)} with a chosen algorithm. */
+    public void conv2d(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y, ConvAlgorithm algorithm) {
+        if (algorithm == null) throw new IllegalArgumentException("conv2d: algorithm is null (use ConvAlgorithm.AUTO)");
         requireDtypes("conv2d", x, w, bias, y);
         requireShape("conv2d", "input", x, g.inputShape());
         requireShape("conv2d", "weight", w, g.weightShape());
@@ -281,30 +306,45 @@ public final class CpuBackend implements Backend {
         if (bias != null) requireShape("conv2d", "bias", bias, new long[] {g.cout()});
         requireSameDtype("conv2d", x, w);
         requireSameDtype("conv2d", x, y);
-        check(CpuNative.adv_conv2d_fwd(x.dtype().code, g.toArray(), x.address(), x.numel(), w.address(), w.numel(),
+        check(CpuNative.adv_conv2d_fwd(x.dtype().code, algorithm.code, g.toArray(), x.address(), x.numel(), w.address(), w.numel(),
                 addr(bias), len(bias), y.address(), y.numel()));
     }
 
     @Override
     public void conv2dBackwardData(ConvGeometry g, Tensor gy, Tensor w, Tensor gx) {
+        conv2dBackwardData(g, gy, w, gx, ConvAlgorithm.AUTO);
+    }
+
+    /** {@link #conv2dBackwardData(ConvGeometry, Tensor, Tensor, Tensor)} with a chosen algorithm. */
+    public void conv2dBackwardData(ConvGeometry g, Tensor gy, Tensor w, Tensor gx, ConvAlgorithm algorithm) {
+        if (algorithm == null)
+            throw new IllegalArgumentException("conv2d backward: algorithm is null (use ConvAlgorithm.AUTO)");
         requireShape("conv2d backward", "output gradient", gy, g.outputShape());
         requireShape("conv2d backward", "weight", w, g.weightShape());
         requireShape("conv2d backward", "input gradient", gx, g.inputShape());
         requireSameDtype("conv2d backward", gy, w);
         requireSameDtype("conv2d backward", gy, gx);
-        check(CpuNative.adv_conv2d_bwd_data(gy.dtype().code, g.toArray(), gy.address(), gy.numel(), w.address(),
+        check(CpuNative.adv_conv2d_bwd_data(gy.dtype().code, algorithm.code, g.toArray(), gy.address(), gy.numel(), w.address(),
                 w.numel(), gx.address(), gx.numel()));
     }
 
     @Override
     public void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb) {
+        conv2dBackwardFilter(g, x, gy, gw, gb, ConvAlgorithm.AUTO);
+    }
+
+    /** {@link #conv2dBackwardFilter(ConvGeometry, Tensor, Tensor, Tensor, Tensor)} with a chosen algorithm. */
+    public void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb,
+                                     ConvAlgorithm algorithm) {
+        if (algorithm == null)
+            throw new IllegalArgumentException("conv2d backward: algorithm is null (use ConvAlgorithm.AUTO)");
         requireDtypes("conv2d backward", x, gy, gw, gb);
         requireShape("conv2d backward", "input", x, g.inputShape());
         requireShape("conv2d backward", "output gradient", gy, g.outputShape());
         if (gw != null) requireShape("conv2d backward", "weight gradient", gw, g.weightShape());
         if (gb != null) requireShape("conv2d backward", "bias gradient", gb, new long[] {g.cout()});
         requireSameDtype("conv2d backward", x, gy);
-        check(CpuNative.adv_conv2d_bwd_filter(x.dtype().code, g.toArray(), x.address(), x.numel(), gy.address(),
+        check(CpuNative.adv_conv2d_bwd_filter(x.dtype().code, algorithm.code, g.toArray(), x.address(), x.numel(), gy.address(),
                 gy.numel(), addr(gw), len(gw), addr(gb), len(gb)));
     }
 

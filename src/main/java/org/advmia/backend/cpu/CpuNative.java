@@ -74,14 +74,17 @@ public final class CpuNative {
     public static native int adv_gemm(int dt, int ta, int tb, long m, long n, long k, double alpha, long a, long an,
                                       long lda, long b, long bn, long ldb, double beta, long c, long cn, long ldc);
 
-    public static native int adv_conv2d_fwd(int dt, long[] geom, long x, long xn, long w, long wn, long b, long bn,
-                                            long y, long yn);
+    /** {@code algo}: 0 picks by shape, 1 im2col + GEMM, 2 Winograd F(2x2,3x3) (see advmia_conv.h). */
+    public static native int adv_conv2d_fwd(int dt, int algo, long[] geom, long x, long xn, long w, long wn, long b,
+                                            long bn, long y, long yn);
 
-    public static native int adv_conv2d_bwd_data(int dt, long[] geom, long gy, long gyn, long w, long wn, long gx,
-                                                 long gxn);
+    /** {@code algo} as for {@link #adv_conv2d_fwd}. */
+    public static native int adv_conv2d_bwd_data(int dt, int algo, long[] geom, long gy, long gyn, long w, long wn,
+                                                 long gx, long gxn);
 
-    public static native int adv_conv2d_bwd_filter(int dt, long[] geom, long x, long xn, long gy, long gyn, long gw,
-                                                   long gwn, long gb, long gbn);
+    /** {@code algo} as for {@link #adv_conv2d_fwd}. */
+    public static native int adv_conv2d_bwd_filter(int dt, int algo, long[] geom, long x, long xn, long gy, long gyn,
+                                                   long gw, long gwn, long gb, long gbn);
 
     public static native int adv_pool2d_fwd(int dt, long[] geom, long x, long xn, long y, long yn, long idx,
                                             long idxn);
