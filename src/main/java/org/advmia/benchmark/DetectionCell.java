@@ -28,8 +28,8 @@ public record DetectionCell(String dataset, String model, String defense, String
         m.put("eps", eps);
         m.put("fit_clean", fitClean);
         m.put("fit_adversarial", fitAdversarial);
-        m.put("standard", quality(standard));
-        m.put("adaptive", quality(adaptive));
+        m.put("standard", standard.toMap());
+        m.put("adaptive", adaptive.toMap());
         m.put("adaptive_budget", adaptiveBudget);
         m.put("seconds", seconds);
         m.put("note", note);
@@ -41,18 +41,6 @@ public record DetectionCell(String dataset, String model, String defense, String
                                     String adaptiveBudget, String note) {
         DetectionQuality none = new DetectionQuality(0, 0, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
         return new DetectionCell(dataset, model, defense, detector, attack, eps, 0, 0, none, none, adaptiveBudget, 0, note);
-    }
-
-    private static Map<String, Object> quality(DetectionQuality q) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("clean", q.clean());
-        m.put("adversarial", q.adversarial());
-        m.put("successful", q.successful());
-        m.put("auroc", q.auroc());
-        m.put("tpr_at_5_fpr", q.tpr());
-        m.put("auroc_successful", q.aurocSuccessful());
-        m.put("tpr_at_5_fpr_successful", q.tprSuccessful());
-        return m;
     }
 
     public static DetectionCell fromMap(Map<?, ?> m) {

@@ -63,9 +63,9 @@ public final class DetectionEvaluation implements AutoCloseable {
                 + fitX.dim(0) + " fit inputs correctly");
         Tensor fitAdv, testAdv;
         boolean[] fitOk, testOk;
-        fitAdv = attack.run(fit[0], fit[1], null).adversarial();
+        fitAdv = attackInChunks(attack, fit[0], fit[1]);
         fitOk = misclassified(model, fitAdv, fit[1]);
-        testAdv = attack.run(test[0], test[1], null).adversarial();
+        testAdv = attackInChunks(attack, test[0], test[1]);
         testOk = misclassified(model, testAdv, test[1]);
         int ok = 0;
         for (boolean b : fitOk) if (b) ok++;
@@ -89,10 +89,9 @@ public final class DetectionEvaluation implements AutoCloseable {
         double[] clean = detector.score(testClean);
         DetectionQuality standard = DetectionQuality.of(clean, detector.score(testAdversarial), testSuccess);
         DetectionQuality adaptive;
-        try (AttackResult r = Detectors.adaptiveAttack(model, eps, adaptiveOverrides, detector, lambda)
-                .run(testClean, testLabels, null)) {
-            adaptive = DetectionQuality.of(clean, detector.score(r.adversarial()),
-                    misclassified(model, r.adversarial(), testLabels));
+        try (Tensor adv = attackInChunks(Detectors.adaptiveAttack(model, eps, adaptiveOverrides, detector, lambda),
+                testClean, testLabels)) {
+            adaptive = DetectionQuality.of(clean, detector.score(adv), misclassified(model, adv, testLabels));
         }
         double seconds = attackSeconds + (System.nanoTime() - start) / 1e9;
         return new DetectionResult(detector.name(), attackName, eps, (int) fitClean.dim(0), (int) fitAdversarial.dim(0),
@@ -106,6 +105,24 @@ public final class DetectionEvaluation implements AutoCloseable {
         testClean.close();
         testLabels.close();
         testAdversarial.close();
+    }
+
+    /**
+     * The attack's adversarial examples for x, {@link FeatureDetector#CHUNK} inputs per run so that
+     * memory stays bounded for large fit sets; a kept tensor.
+     */
+    private static Tensor attackInChunks(Attack attack, Tensor x, Tensor y) {
+        Backend be = Backends.of(x);
+        Tensor out = be.empty(x.dtype(), x.shape()).keep();
+        long n = x.dim(0), row = x.numel() / Math.max(1, n);
+        for (long start = 0; start < n; start += FeatureDetector.CHUNK) {
+            long len = Math.min(FeatureDetector.CHUNK, n - start);
+            try (MemoryScope s = MemoryScope.open();
+                 AttackResult r = attack.run(x.narrow0(start, len), y.narrow0(start, len), null)) {
+                be.copyBlock(r.adversarial(), 0, len * row, out, start * row, len * row, 1, len * row);
+            }
+        }
+        return out;
     }
 
     /** The inputs (and labels) the model classifies correctly, as kept tensors; nulls if none. */

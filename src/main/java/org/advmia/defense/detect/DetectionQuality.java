@@ -10,6 +10,19 @@ package org.advmia.defense.detect;
  */
 public record DetectionQuality(int clean, int adversarial, int successful, double auroc, double tpr,
                                double aurocSuccessful, double tprSuccessful) {
+    /** The JSON form (results.json, the results database, {@code advmia attack --json}). */
+    public java.util.Map<String, Object> toMap() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("clean", clean);
+        m.put("adversarial", adversarial);
+        m.put("successful", successful);
+        m.put("auroc", auroc);
+        m.put("tpr_at_5_fpr", tpr);
+        m.put("auroc_successful", aurocSuccessful);
+        m.put("tpr_at_5_fpr_successful", tprSuccessful);
+        return m;
+    }
+
     static DetectionQuality of(double[] cleanScores, double[] advScores, boolean[] success) {
         int ok = 0;
         for (boolean s : success) if (s) ok++;
