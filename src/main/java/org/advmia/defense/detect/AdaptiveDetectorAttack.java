@@ -84,7 +84,7 @@ public final class AdaptiveDetectorAttack extends Attack {
                 Variable input = Variable.leaf(xAdv, true);
                 Variable logits = model.logits(input);
                 Variable score = detector.score(input);
-                countGradientEvaluations(n);
+                countQueries(n);
                 keepBest(logits.value(), score.value(), labels, xAdv, best, bestScore, found);
                 if (step == options.steps()) break;
                 // The two gradients differ in scale by orders of magnitude (a detector's log-odds can
@@ -94,6 +94,7 @@ public final class AdaptiveDetectorAttack extends Attack {
                 // descending it from the start keeps most inputs from ever crossing the boundary.
                 Tensor gLoss = unitGradient(Losses.crossEntropyPerSample(logits, labels, null, 0), input, n, d);
                 Tensor gScore = unitGradient(Ops.neg(score), input, n, d);
+                countGradientEvaluations(2 * n);
                 backend.binary(BinaryOp.MUL, gScore.reshape(n, d), misclassified(logits.value(), labels).reshape(n, 1),
                         gScore.reshape(n, d));
                 backend.axpby(1, gLoss, lambda, gScore, grad);

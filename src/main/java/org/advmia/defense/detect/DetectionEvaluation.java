@@ -70,7 +70,8 @@ public final class DetectionEvaluation implements AutoCloseable {
         int ok = 0;
         for (boolean b : fitOk) if (b) ok++;
         if (ok < 2) {
-            throw new IllegalArgumentException("detection: " + attack.name() + " at eps " + eps + " succeeded on " + ok
+            throw new IllegalArgumentException("detection: " + attack.name() + " at eps " + String.format(java.util.Locale.ROOT,
+                    "%.4g (%.2f/255)", eps, eps * 255) + " succeeded on " + ok
                     + " of " + fitOk.length + " correctly classified fit inputs; a detector needs at least 2 successful"
                     + " adversarial fit inputs (raise eps or the number of fit inputs)");
         }
