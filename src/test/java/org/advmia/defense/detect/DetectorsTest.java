@@ -72,7 +72,6 @@ class DetectorsTest {
     @ParameterizedTest
     @ValueSource(strings = {"lid", "mahalanobis", "kd-bu"})
     void sameSeedSameScores(String name) {
-        DetectionEvaluation ignored = null;
         result(name, 0.1);
         DetectionEvaluation ev = PREPARED.get(0.1);
         double[] a, b;
