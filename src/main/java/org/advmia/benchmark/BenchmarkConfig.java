@@ -16,6 +16,7 @@ import org.advmia.attack.Attacks;
 import org.advmia.data.DataSpec;
 import org.advmia.defense.Defenses;
 import org.advmia.defense.preprocess.Preprocessors;
+import org.advmia.defense.detect.Detectors;
 import org.advmia.nn.models.Models;
 import org.advmia.util.Json;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -24,14 +25,23 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.YAMLException;
 
 /**
- * A benchmark: datasets × models × defenses × ε × attacks, plus the transfer matrix and the
- * pictures. Read from YAML or JSON (the same keys); {@link #defaultConfig} is the embedded
+ * A benchmark: datasets × models × defenses × ε × attacks, plus the transfer matrix, the
+ * pictures and (optionally) adversarial detection. Read from YAML or JSON (the same keys); {@link #defaultConfig} is the embedded
  * default run on synthetic lesions. See benchmarks/configs/ for annotated examples.
  */
 public record BenchmarkConfig(String name, long seed, List<DatasetEntry> datasets, List<String> models,
                               List<DefenseEntry> defenses, List<Double> eps, List<AttackSpec> attacks,
                               Training training, Transfer transfer, Pictures pictures,
-                              List<PreprocessingEntry> preprocessing, String source) {
+                              List<PreprocessingEntry> preprocessing, String source, Detection detection) {
+    /** Without adversarial detection. */
+    public BenchmarkConfig(String name, long seed, List<DatasetEntry> datasets, List<String> models,
+                           List<DefenseEntry> defenses, List<Double> eps, List<AttackSpec> attacks,
+                           Training training, Transfer transfer, Pictures pictures,
+                           List<PreprocessingEntry> preprocessing, String source) {
+        this(name, seed, datasets, models, defenses, eps, attacks, training, transfer, pictures, preprocessing, source,
+                Detection.NONE);
+    }
+
     /** A dataset spec (see docs/DATA.md) and how many test samples each cell evaluates (0 = all). */
     public record DatasetEntry(String name, String spec, int evalSamples, String split) {}
 
@@ -64,8 +74,38 @@ public record BenchmarkConfig(String name, long seed, List<DatasetEntry> dataset
     /** Example grids and Grad-CAM: rows per picture, made with attack at ε. */
     public record Pictures(int rows, AttackSpec attack, double eps) {}
 
+    /**
+     * Adversarial detection (org.advmia.defense.detect) on every trained model: each detector is
+     * fitted against each attack at each ε on the first fitSamples training inputs and measured on
+     * the first testSamples evaluation inputs (0: the dataset's eval_samples), against that attack
+     * and against pgd-adaptive-detector (adaptiveSteps steps, 0 for its default, and weight
+     * lambda). Empty detectors: no detection.
+     */
+    public record Detection(List<String> detectors, List<AttackSpec> attacks, List<Double> eps, int fitSamples,
+                            int testSamples, int adaptiveSteps, double lambda) {
+        public static final Detection NONE = new Detection(List.of(), List.of(), List.of(), 0, 0, 0, 1);
+
+        public boolean enabled() {
+            return !detectors.isEmpty();
+        }
+
+        Map<String, Object> identity() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("detectors", new ArrayList<Object>(detectors));
+            List<Object> as = new ArrayList<>();
+            for (AttackSpec a : attacks) as.add(a.identity());
+            m.put("attacks", as);
+            m.put("eps", new ArrayList<Object>(eps));
+            m.put("fit_samples", fitSamples);
+            m.put("test_samples", testSamples);
+            m.put("adaptive_steps", adaptiveSteps);
+            m.put("lambda", lambda);
+            return m;
+        }
+    }
+
     private static final Set<String> TOP = Set.of("name", "seed", "datasets", "models", "defenses", "eps", "attacks",
-            "training", "transfer", "pictures", "preprocessing");
+            "training", "transfer", "pictures", "preprocessing", "detection");
 
     public static BenchmarkConfig defaultConfig() {
         try (InputStream in = BenchmarkConfig.class.getResourceAsStream("default.yaml")) {
@@ -224,7 +264,51 @@ public record BenchmarkConfig(String name, long seed, List<DatasetEntry> dataset
         }
 
         return new BenchmarkConfig(name, seed, datasets, models, defenses, eps, attacks, training, transfer, pictures,
-                preprocessing, source);
+                preprocessing, source, readDetection(r, source, eps, attacks));
+    }
+
+    private static Detection readDetection(ConfigReader r, String source, List<Double> eps, List<AttackSpec> attacks) {
+        if (!r.has("detection")) return Detection.NONE;
+        ConfigReader d = r.child("detection");
+        d.allowOnly(Set.of("detectors", "attacks", "eps", "fit_samples", "test_samples", "adaptive_steps", "lambda"));
+        List<String> detectors = new ArrayList<>();
+        for (Object o : d.list("detectors")) {
+            String n = String.valueOf(o).toLowerCase();
+            try {
+                Detectors.requireKnown(n);
+            } catch (IllegalArgumentException e) {
+                throw d.error("detectors", e.getMessage());
+            }
+            if (detectors.contains(n)) throw d.error("detectors", "detector '" + n + "' is listed twice");
+            detectors.add(n);
+        }
+        if (detectors.isEmpty()) throw d.error("detectors", "needs at least one detector; valid detectors: "
+                + String.join(", ", Detectors.NAMES));
+        List<AttackSpec> detAttacks = new ArrayList<>();
+        List<Object> al = d.list("attacks");
+        for (int i = 0; i < al.size(); i++) {
+            Object item = al.get(i);
+            String n = item instanceof Map<?, ?> m ? String.valueOf(m.get("name")) : String.valueOf(item);
+            if (Detectors.isAdaptiveAttack(n)) {
+                throw new IllegalArgumentException(source + ": detection.attacks[" + i + "]: " + n + " needs a fitted"
+                        + " detector; every detection cell runs it already (set adaptive_steps and lambda instead)");
+            }
+            detAttacks.add(AttackSpec.read(d.element("attacks", i, item)));
+        }
+        if (detAttacks.isEmpty()) {
+            detAttacks.add(attacks.stream().filter(a -> a.name().equals("pgd")).findFirst()
+                    .orElse(new AttackSpec("pgd", null, null, null, null, null, null)));
+        }
+        List<Double> detEps = new ArrayList<>();
+        List<Object> el = d.list("eps");
+        for (int i = 0; i < el.size(); i++) {
+            double e = ConfigReader.parseEps(el.get(i), source + ": " + d.path("eps", i));
+            if (e <= 0) throw new IllegalArgumentException(source + ": " + d.path("eps", i) + ": eps must be > 0");
+            detEps.add(e);
+        }
+        if (detEps.isEmpty()) detEps.addAll(eps);
+        return new Detection(detectors, detAttacks, detEps, d.integer("fit_samples", 500, 2), d.integer("test_samples", 0, 0),
+                d.integer("adaptive_steps", 0, 0), d.number("lambda", 1.0, 0));
     }
 
     /** The canonical JSON of this config (stored with each run in the results database). */
@@ -247,9 +331,13 @@ public record BenchmarkConfig(String name, long seed, List<DatasetEntry> dataset
         m.put("transfer", Map.of("enabled", transfer.enabled(), "attack", transfer.attack().identity(), "eps",
                 transfer.eps(), "samples", transfer.samples()));
         m.put("pictures", Map.of("rows", pictures.rows(), "attack", pictures.attack().identity(), "eps", pictures.eps()));
-        List<Object> ps = new ArrayList<>();
-        for (PreprocessingEntry pe : preprocessing) ps.add(Map.of("spec", pe.spec(), "wraps", pe.on()));
-        m.put("preprocessing", ps);
+        // Only when present, so configs without them keep their canonical JSON.
+        if (!preprocessing.isEmpty()) {
+            List<Object> ps = new ArrayList<>();
+            for (PreprocessingEntry pe : preprocessing) ps.add(Map.of("spec", pe.spec(), "wraps", pe.on()));
+            m.put("preprocessing", ps);
+        }
+        if (detection.enabled()) m.put("detection", detection.identity());
         return Json.write(m);
     }
 

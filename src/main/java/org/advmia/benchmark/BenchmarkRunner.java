@@ -79,6 +79,7 @@ public final class BenchmarkRunner {
     private final List<CellResult> cells = new ArrayList<>();
     private final List<TransferResult> transfers = new ArrayList<>();
     private final List<Figure> figures = new ArrayList<>();
+    private final List<DetectionCell> detections = new ArrayList<>();
     private final Map<String, Set<String>> budgets = new LinkedHashMap<>();
     private int computed, reused;
 
@@ -138,7 +139,7 @@ public final class BenchmarkRunner {
         Map<String, String> b = new LinkedHashMap<>();
         budgets.forEach((k, v) -> b.put(k, String.join("; ", v)));
         return new BenchmarkResults(cfg.name(), cfg.source(), b, environment(), wall, engineSeconds, trainings, cells,
-                transfers, figures);
+                transfers, figures, detections);
     }
 
     static Map<String, String> environment() {
@@ -168,6 +169,7 @@ public final class BenchmarkRunner {
         for (String m : cfg.models()) {
             Models.forData(m, data.info(), 0).close();   // model vs task (segmentation or not), input size
         }
+        DetectionRunner.check(cfg, d, data.info());
         return data;
     }
 
@@ -192,6 +194,7 @@ public final class BenchmarkRunner {
                 try (Model model = load(tr, info)) {
                     evaluateCells(store, runId, d, data, split, model, tr, bar);
                     pictures(d, data, split, model, tr);
+                    if (cfg.detection().enabled()) detect(store, runId, d, data, split, model, tr, bar);
                 }
                 for (BenchmarkConfig.PreprocessingEntry pe : cfg.preprocessing()) {
                     if (!pe.on().equals(def.name())) continue;
@@ -375,6 +378,23 @@ public final class BenchmarkRunner {
             if (e.getValue() instanceof Number n) m.put(k, n.doubleValue());
         }
         return m;
+    }
+
+    // ---------------------------------------------------------------- detection
+
+    private void detect(ResultsStore store, String runId, BenchmarkConfig.DatasetEntry d, Dataset data, Split split,
+                        Model model, TrainingResult tr, Progress bar) {
+        bar.status(tr.defense() + " detection");
+        DetectionRunner.Outcome o = DetectionRunner.run(cfg, store, runId, d, data, split, model, tr);
+        engineSeconds += o.engineSeconds();
+        detections.addAll(o.cells());
+        if (verbose) {
+            for (DetectionCell c : o.cells()) {
+                log("%s/%s/%s detection %s vs %s eps %s: AUROC %.3f, adaptive %.3f", d.name(), tr.model(), tr.defense(),
+                        c.detector(), c.attack(), AttackSpec.fmt255(c.eps()), c.standard().aurocSuccessful(),
+                        c.adaptive().aurocSuccessful());
+            }
+        }
     }
 
     // ---------------------------------------------------------------- transfer

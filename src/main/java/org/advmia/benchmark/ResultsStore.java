@@ -64,6 +64,13 @@ import org.sqlite.SQLiteException;
  *           index transfers_config(dataset, attack, eps, source, target)
  * run_cells(seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, cell_key TEXT, UNIQUE(run_id, cell_key))
  * run_transfers(seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, transfer_key TEXT, UNIQUE(run_id, transfer_key))
+ * detections(key TEXT PRIMARY KEY, run_id TEXT, dataset TEXT, model TEXT, defense TEXT, detector TEXT,
+ *            attack TEXT, eps REAL, clean INTEGER, successful INTEGER, auroc REAL, tpr_at_5_fpr REAL,
+ *            adaptive_successful INTEGER, adaptive_auroc REAL, adaptive_tpr_at_5_fpr REAL, seconds REAL,
+ *            created_at TEXT, json TEXT) (the metric columns are over successful adversarial examples;
+ *            json holds both counts and both variants)
+ *            index detections_config(dataset, model, defense, detector, attack, eps)
+ * run_detections(seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, detection_key TEXT, UNIQUE(run_id, detection_key))
  * </pre>
  * {@code run_cells} lists, in order, every cell a run's report includes, whether the run computed
  * it or reused it from an earlier run. For example, with the {@code sqlite3} shell:
@@ -86,7 +93,42 @@ public final class ResultsStore implements AutoCloseable {
     static final int BUSY_TIMEOUT_MS = 30_000;
 
     private static final Set<String> OWN_TABLES =
-            Set.of("runs", "cells", "models", "transfers", "run_cells", "run_transfers", "sqlite_sequence");
+            Set.of("runs", "cells", "models", "transfers", "run_cells", "run_transfers", "sqlite_sequence",
+                    "detections", "run_detections");
+
+    /**
+     * Detection cells (added after schema version 1 was fixed; created when missing, so databases
+     * written before them gain the tables on open and older readers simply do not see them).
+     */
+    private static final String[] DETECTION_SCHEMA = {
+        """
+        CREATE TABLE IF NOT EXISTS detections (
+            key TEXT PRIMARY KEY NOT NULL,
+            run_id TEXT NOT NULL REFERENCES runs(run_id),
+            dataset TEXT NOT NULL,
+            model TEXT NOT NULL,
+            defense TEXT NOT NULL,
+            detector TEXT NOT NULL,
+            attack TEXT NOT NULL,
+            eps REAL,
+            clean INTEGER NOT NULL,
+            successful INTEGER NOT NULL,
+            auroc REAL,
+            tpr_at_5_fpr REAL,
+            adaptive_successful INTEGER NOT NULL,
+            adaptive_auroc REAL,
+            adaptive_tpr_at_5_fpr REAL,
+            seconds REAL,
+            created_at TEXT NOT NULL,
+            json TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS detections_config ON detections(dataset, model, defense, detector, attack, eps)",
+        """
+        CREATE TABLE IF NOT EXISTS run_detections (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id TEXT NOT NULL REFERENCES runs(run_id),
+            detection_key TEXT NOT NULL REFERENCES detections(key),
+            UNIQUE (run_id, detection_key))""",
+    };
 
     private static final String[] SCHEMA = {
         """
@@ -224,7 +266,19 @@ public final class ResultsStore implements AutoCloseable {
             // promises durability when it returns. One fsync per cell is negligible next to an attack.
             s.execute("PRAGMA synchronous=FULL");
             s.execute("PRAGMA foreign_keys=ON");
-            if (version == SCHEMA_VERSION) return;
+            if (version == SCHEMA_VERSION) {
+                if (queryLong(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'run_detections'") == 0) {
+                    s.execute("BEGIN IMMEDIATE");
+                    try {
+                        for (String ddl : DETECTION_SCHEMA) s.execute(ddl);
+                        s.execute("COMMIT");
+                    } catch (SQLException | RuntimeException e) {
+                        rollbackQuietly(s, e);
+                        throw e;
+                    }
+                }
+                return;
+            }
 
             // Two processes may create the same new file at once: the check and the creation are one
             // write transaction, so the second one finds the finished schema and creates nothing.
@@ -235,6 +289,7 @@ public final class ResultsStore implements AutoCloseable {
                 if (version == 0) {
                     checkNoForeignTables(s, path);
                     for (String ddl : SCHEMA) s.execute(ddl);
+                    for (String ddl : DETECTION_SCHEMA) s.execute(ddl);
                     s.execute("PRAGMA user_version = " + SCHEMA_VERSION);
                 }
                 s.execute("COMMIT");
@@ -482,6 +537,73 @@ public final class ResultsStore implements AutoCloseable {
         requireText(runId, "run id");
         return readList("SELECT t.key, t.json FROM run_transfers rt JOIN transfers t ON t.key = rt.transfer_key "
                 + "WHERE rt.run_id = ? ORDER BY rt.seq", runId, "transfer ", TransferResult::fromMap);
+    }
+
+    // ---------------------------------------------------------------- detections
+
+    /** The detection cell stored under key. */
+    public synchronized Optional<DetectionCell> detection(String key) {
+        requireText(key, "detection key");
+        return readOne("SELECT json FROM detections WHERE key = ?", key, "detection " + key, DetectionCell::fromMap);
+    }
+
+    /** Like {@link #putCell} for a detection cell. */
+    public synchronized void putDetection(String key, String runId, DetectionCell d) {
+        requireText(key, "detection key");
+        requireText(runId, "run id");
+        if (d == null) throw new IllegalArgumentException("detection " + key + ": result is null");
+        String json = Json.write(d.toMap());
+        write("store detection " + key, () -> {
+            requireRun(runId);
+            try (PreparedStatement p = db.prepareStatement("""
+                    INSERT OR IGNORE INTO detections(key, run_id, dataset, model, defense, detector, attack, eps, clean,
+                        successful, auroc, tpr_at_5_fpr, adaptive_successful, adaptive_auroc, adaptive_tpr_at_5_fpr,
+                        seconds, created_at, json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""")) {
+                p.setString(1, key);
+                p.setString(2, runId);
+                p.setString(3, d.dataset());
+                p.setString(4, d.model());
+                p.setString(5, d.defense());
+                p.setString(6, d.detector());
+                p.setString(7, d.attack());
+                setReal(p, 8, d.eps());
+                p.setInt(9, d.standard().clean());
+                p.setInt(10, d.standard().successful());
+                setReal(p, 11, d.standard().aurocSuccessful());
+                setReal(p, 12, d.standard().tprSuccessful());
+                p.setInt(13, d.adaptive().successful());
+                setReal(p, 14, d.adaptive().aurocSuccessful());
+                setReal(p, 15, d.adaptive().tprSuccessful());
+                setReal(p, 16, d.seconds());
+                p.setString(17, Instant.now().toString());
+                p.setString(18, json);
+                p.executeUpdate();
+            }
+            link("run_detections", "detection_key", runId, key);
+            return 0;
+        });
+    }
+
+    /** Like {@link #markUsed} for a detection cell. */
+    public synchronized void markDetectionUsed(String runId, String key) {
+        requireText(runId, "run id");
+        requireText(key, "detection key");
+        write("mark detection " + key + " used", () -> {
+            requireRun(runId);
+            if (!exists("SELECT 1 FROM detections WHERE key = ?", key)) {
+                throw new IllegalArgumentException(file + ": no stored detection with key '" + key + "'");
+            }
+            link("run_detections", "detection_key", runId, key);
+            return 0;
+        });
+    }
+
+    /** The detection cells run runId computed or reused, in order. */
+    public synchronized List<DetectionCell> detections(String runId) {
+        requireText(runId, "run id");
+        return readList("SELECT d.key, d.json FROM run_detections rd JOIN detections d ON d.key = rd.detection_key "
+                + "WHERE rd.run_id = ? ORDER BY rd.seq", runId, "detection ", DetectionCell::fromMap);
     }
 
     // ---------------------------------------------------------------- plumbing

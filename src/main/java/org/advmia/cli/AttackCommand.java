@@ -18,6 +18,7 @@ import org.advmia.data.Dataset;
 import org.advmia.data.DatasetInfo;
 import org.advmia.data.Split;
 import org.advmia.data.Task;
+import org.advmia.defense.detect.Detectors;
 import org.advmia.nn.Model;
 import org.advmia.nn.models.Models;
 import org.advmia.nn.SafeTensors;
@@ -31,6 +32,7 @@ final class AttackCommand implements Main.Command {
                                    [--loss ce|cw|dlr|bce|dice] [--targeted random|least-likely|next|CLASS]
                                    [--preprocess jpeg[:Q]|median[:K]|bit-depth[:B]|random-resize-pad[:S][,...]] [--eot N]
                                    [--split test] [--limit N] [--batch B] [--seed S] [--json]
+                                   [--detector lid|mahalanobis|kd-bu [--fit-samples N] [--lambda L]]
 
             Runs the attack on every sample of the split (or the first N) and reports clean and robust
             accuracy, attack success rate, perturbation sizes, gradient evaluations, queries and speed;
@@ -42,6 +44,13 @@ final class AttackCommand implements Main.Command {
             evaluates them adaptively: BPDA through non-differentiable transforms, EOT over --eot draws
             (default: 10 for random transforms, 1 otherwise); the output says which evaluation was used.
             --json prints exactly one JSON object on stdout. Progress goes to stderr.
+
+            --detector fits an adversarial-example detector on the model's features (the first N training
+            inputs, default 500, against the attack's examples on them; with --attack pgd-adaptive-detector,
+            against PGD's) and adds its AUROC and TPR at 5% FPR on the evaluated inputs, against the attack
+            and against pgd-adaptive-detector, under "detector" and "detection". --attack pgd-adaptive-detector
+            (needs --detector) attacks the model and the fitted detector together; --lambda weights the
+            detector term (default 1).
             """;
 
     @Override
@@ -57,10 +66,18 @@ final class AttackCommand implements Main.Command {
             return Main.OK;
         }
         Args a = Args.parse("attack", argv, Set.of("--data", "--model", "--weights", "--attack", "--eps", "--steps",
-                "--step-size", "--restarts", "--loss", "--targeted", "--preprocess", "--eot", "--split", "--limit", "--batch", "--seed"),
+                "--step-size", "--restarts", "--loss", "--targeted", "--preprocess", "--eot", "--split", "--limit", "--batch",
+                "--seed", "--detector", "--fit-samples", "--lambda"),
                 Set.of("--random-start", "--json"));
         String attackName = a.require("--attack").toLowerCase();
-        Attacks.requireKnown(attackName);   // before loading any data
+        boolean adaptive = Detectors.isAdaptiveAttack(attackName);
+        if (!adaptive) Attacks.requireKnown(attackName);   // before loading any data
+        String detectorName = a.has("--detector") ? a.require("--detector").toLowerCase() : null;
+        if (detectorName != null) Detectors.requireKnown(detectorName);
+        if (adaptive && detectorName == null) {
+            throw new IllegalArgumentException("--attack " + attackName + " attacks a model and a detector together;"
+                    + " name the detector with --detector " + String.join("|", Detectors.NAMES));
+        }
         double eps = ThreatModel.parseEps(a.require("--eps"), "--eps");
         TargetClasses targets = null;
         if (a.has("--targeted")) {
@@ -85,9 +102,11 @@ final class AttackCommand implements Main.Command {
         int limit = a.intValue("--limit", 0, 0), batch = a.intValue("--batch", 100, 1);
         int samples = limit > 0 ? Math.min(limit, data.size(split)) : data.size(split);
         Progress progress = new Progress(err, "attack " + attackName, (samples + batch - 1) / batch, false);
+        DetectorRun det = detectorName == null ? null : DetectorRun.fit(detectorName, attackName, model, data, split,
+                eps, o, a.intValue("--fit-samples", 500, 2), limit, a.doubleOrNull("--lambda"), a.longOrNull("--seed"), err);
         DatasetEvaluation.Report r = DatasetEvaluation.run(model, data, split, limit, batch,
                 m -> {
-                    Attack at = Attacks.create(attackName, m, eps, o);
+                    Attack at = adaptive ? det.adaptiveAttack(m, eps, o) : Attacks.create(attackName, m, eps, o);
                     if (eot > 1) at.withEot(eot);
                     progress.tick();
                     return at;
@@ -96,7 +115,7 @@ final class AttackCommand implements Main.Command {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("attack", attackName);
         json.put("eps", eps);
-        json.put("norm", Attacks.normOf(attackName).name().toLowerCase());
+        json.put("norm", adaptive ? "linf" : Attacks.normOf(attackName).name().toLowerCase());
         json.put("model", model.name());
         json.put("data", info.name());
         json.put("split", split.key());
@@ -105,6 +124,7 @@ final class AttackCommand implements Main.Command {
         json.put("adaptive_evaluation", Preprocessors.adaptiveEvaluation(model));
         json.put("eot_samples", eot);
         json.putAll(r.toMap());
+        if (det != null) det.addTo(json);
         if (a.flag("--json")) {
             out.println(Json.write(json));
         } else {
@@ -121,7 +141,9 @@ final class AttackCommand implements Main.Command {
                     r.queries(), r.seconds(), r.imagesPerSecond());
             r.taskMetrics().forEach((k, v) -> out.printf("  %-28s %.4f%n", k, v));
             for (String w : r.warnings()) out.println("  WARNING: " + w);
+            if (det != null) det.print(out);
         }
+        if (det != null) det.close();
         model.close();
         return Main.OK;
     }

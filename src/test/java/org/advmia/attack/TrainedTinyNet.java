@@ -20,8 +20,8 @@ import org.advmia.tensor.Tensor;
  * tests run against a real, accurate, non-robust model. (Four classes with a diagonal-stripe
  * class, so DLR and targeted DLR, which need 3 and 4 classes, apply.)
  */
-final class TrainedTinyNet extends Model {
-    static final int SIZE = 12, CLASSES = 4;
+public final class TrainedTinyNet extends Model {
+    public static final int SIZE = 12, CLASSES = 4;
     private final Conv2d conv;
     private final Linear fc;
 
@@ -37,7 +37,7 @@ final class TrainedTinyNet extends Model {
     }
 
     /** n images [n, 1, 12, 12] in [0, 1] and labels [n], deterministic in the seed. */
-    static Tensor[] data(int n, long seed) {
+    public static Tensor[] data(int n, long seed) {
         Random r = new Random(seed);
         float[] x = new float[n * SIZE * SIZE], y = new float[n];
         for (int i = 0; i < n; i++) {

@@ -136,6 +136,11 @@ final class ReportBuilder {
             blocks.addAll(transferTables());
         }
 
+        if (!results.detections().isEmpty()) {
+            blocks.add(heading(2, "Detection"));
+            blocks.addAll(DetectionTables.blocks(results.detections(), this::anchor));
+        }
+
         blocks.add(heading(2, "Training"));
         if (results.trainings().isEmpty()) blocks.add(new Paragraph("No training was recorded."));
         else blocks.add(trainingTable());

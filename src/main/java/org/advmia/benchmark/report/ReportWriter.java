@@ -13,6 +13,7 @@ import java.util.Set;
 
 import org.advmia.benchmark.BenchmarkResults;
 import org.advmia.benchmark.CellResult;
+import org.advmia.benchmark.DetectionCell;
 import org.advmia.benchmark.Figure;
 import org.advmia.benchmark.TrainingResult;
 import org.advmia.benchmark.TransferResult;
@@ -46,11 +47,14 @@ public final class ReportWriter {
         Path csv = outDir.resolve(CSV), json = outDir.resolve(JSON);
         AtomicFiles.write(csv, ResultsCsv.write(results.cells()));
         AtomicFiles.write(json, Json.write(toJson(results, built.plots())) + "\n");
+        Path detection = results.detections().isEmpty() ? null : outDir.resolve(DetectionTables.CSV);
+        if (detection != null) AtomicFiles.write(detection, DetectionTables.csv(results.detections()));
         Path md = outDir.resolve(MARKDOWN), tex = outDir.resolve(LATEX), html = outDir.resolve(HTML);
         AtomicFiles.write(md, MarkdownRenderer.render(built.document()));
         AtomicFiles.write(tex, LatexRenderer.render(built.document(), outDir));
         AtomicFiles.write(html, HtmlRenderer.render(built.document(), outDir));
         List<Path> written = new ArrayList<>(List.of(md, tex, html, csv, json));
+        if (detection != null) written.add(detection);
         written.addAll(plots);
         return written;
     }
@@ -75,9 +79,11 @@ public final class ReportWriter {
         for (Map<?, ?> f : objects(m, "figures")) {
             figures.add(new Figure(optional(f, "kind"), optional(f, "title"), optional(f, "caption"), Path.of(string(f, "file"))));
         }
+        List<DetectionCell> detections = new ArrayList<>();
+        for (Map<?, ?> d : objects(m, "detections")) detections.add(DetectionCell.fromMap(d));
         return new BenchmarkResults(string(m, "name"), optional(m, "config_source"),
                 strings(m, "budgets"), strings(m, "environment"), number(m, "wall_seconds"), number(m, "engine_seconds"),
-                trainings, cells, transfers, figures);
+                trainings, cells, transfers, figures, detections);
     }
 
     static Map<String, Object> toJson(BenchmarkResults r, List<ReportBuilder.PlotFile> plots) {
@@ -100,6 +106,8 @@ public final class ReportWriter {
         }
         for (ReportBuilder.PlotFile p : plots) figures.add(figure("eps-curve", p.title(), p.caption(), p.file()));
         m.put("figures", figures);
+        // Only when present, so results without detection keep their exact layout.
+        if (!r.detections().isEmpty()) m.put("detections", r.detections().stream().map(d -> (Object) d.toMap()).toList());
         return m;
     }
 

@@ -1,0 +1,58 @@
+package org.advmia.defense.detect;
+
+import java.util.List;
+import org.advmia.attack.Attacks;
+import org.advmia.attack.AttackOptions;
+import org.advmia.attack.ThreatModel;
+import org.advmia.nn.Model;
+
+/**
+ * The detector registry (command-line and config names) and the adaptive attack that needs a
+ * fitted detector. {@value AdaptiveDetectorAttack#NAME} is registered here and not in
+ * {@link Attacks}: the attack layer cannot see detectors, and every attack in {@link Attacks}
+ * must run on a bare model.
+ */
+public final class Detectors {
+    public static final List<String> NAMES = List.of("lid", "mahalanobis", "kd-bu");
+
+    private Detectors() {}
+
+    public static Detector create(String name, long seed) {
+        return switch (name.toLowerCase()) {
+            case "lid" -> new LidDetector(seed);
+            case "mahalanobis" -> new MahalanobisDetector(seed);
+            case "kd-bu" -> new KernelDensityDetector(seed);
+            default -> throw new IllegalArgumentException("unknown detector '" + name + "'. Valid detectors: "
+                    + String.join(", ", NAMES));
+        };
+    }
+
+    public static void requireKnown(String name) {
+        if (!NAMES.contains(name.toLowerCase())) {
+            throw new IllegalArgumentException("unknown detector '" + name + "'. Valid detectors: "
+                    + String.join(", ", NAMES));
+        }
+    }
+
+    public static boolean isAdaptiveAttack(String name) {
+        return AdaptiveDetectorAttack.NAME.equalsIgnoreCase(name);
+    }
+
+    /**
+     * The adaptive attack on a model and its fitted detector: L-inf eps, defaults of
+     * {@link AdaptiveDetectorAttack} unless overridden (steps, step size, random start, restarts,
+     * seed) and lambda, the weight of the detector term.
+     */
+    public static AdaptiveDetectorAttack adaptiveAttack(Model model, double eps, Attacks.Overrides o, Detector detector,
+                                                        double lambda) {
+        if (o == null) o = Attacks.Overrides.none();
+        int steps = o.steps() != null ? o.steps() : AdaptiveDetectorAttack.DEFAULT_STEPS;
+        AttackOptions opt = AttackOptions.defaults().withSteps(steps)
+                .withStepSize(o.stepSize() != null ? o.stepSize() : 2.5 * eps / Math.max(1, steps))
+                .withRandomStart(o.randomStart() == null || o.randomStart());
+        if (o.restarts() != null) opt = opt.withRestarts(o.restarts());
+        if (o.seed() != null) opt = opt.withSeed(o.seed());
+        if (o.targeted() != null) opt = opt.withTargeted(o.targeted());
+        return new AdaptiveDetectorAttack(model, ThreatModel.linf(eps), opt, detector, lambda);
+    }
+}
