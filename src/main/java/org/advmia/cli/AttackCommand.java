@@ -10,7 +10,9 @@ import org.advmia.attack.Attack;
 import org.advmia.attack.AttackLoss;
 import org.advmia.attack.Attacks;
 import org.advmia.attack.DatasetEvaluation;
+import org.advmia.attack.KnowledgeSetting;
 import org.advmia.attack.ThreatModel;
+import org.advmia.attack.UniversalPerturbation;
 import org.advmia.data.DataSpec;
 import org.advmia.data.Dataset;
 import org.advmia.data.DatasetInfo;
@@ -27,11 +29,21 @@ final class AttackCommand implements Main.Command {
             usage: ./advmia attack --data SPEC --model NAME --weights FILE.safetensors --attack NAME --eps 8/255
                                    [--steps K] [--step-size A] [--random-start true|false] [--restarts R]
                                    [--loss ce|cw|dlr|bce|dice] [--split test] [--limit N] [--batch B] [--seed S] [--json]
+                                   [--setting white-box|semi-white-box|black-box|no-box]
+                                   [--surrogate FILE.safetensors] [--surrogate-model NAME] [--fit-limit N]
 
             Runs the attack on every sample of the split (or the first N) and reports clean and robust
             accuracy, attack success rate, perturbation sizes, gradient evaluations, queries and speed;
             Dice/mIoU for segmentation data and mean AUC for multi-label data. --eps takes 8/255 or 0.031.
             --json prints exactly one JSON object on stdout. Progress goes to stderr.
+            Knowledge settings (docs/TAXONOMY.md): white-box (default) attacks the model itself; black-box
+            allows only score-based attacks (square, simba), which query its outputs; semi-white-box and
+            no-box craft on --surrogate (weights of --surrogate-model, default --model) and only evaluate
+            the target: semi-white-box for a surrogate trained on the same data with another architecture
+            or seed, no-box for one trained without the target's training data.
+            uap / uap-l2 fit one universal perturbation on the first --fit-limit (default 2000) images of the
+            train split (on the surrogate, if any) and report, besides the usual keys, its fooling rate on
+            the evaluated images and that of random noise of the same norm.
             """;
 
     @Override
@@ -47,26 +59,49 @@ final class AttackCommand implements Main.Command {
             return Main.OK;
         }
         Args a = Args.parse("attack", argv, Set.of("--data", "--model", "--weights", "--attack", "--eps", "--steps",
-                "--step-size", "--restarts", "--loss", "--split", "--limit", "--batch", "--seed"),
+                "--step-size", "--restarts", "--loss", "--split", "--limit", "--batch", "--seed", "--setting", "--surrogate",
+                "--surrogate-model", "--fit-limit"),
                 Set.of("--random-start", "--json"));
         String attackName = a.require("--attack").toLowerCase();
         Attacks.requireKnown(attackName);   // before loading any data
         double eps = ThreatModel.parseEps(a.require("--eps"), "--eps");
+        KnowledgeSetting setting = KnowledgeSetting.parse(a.get("--setting", "white-box"), "--setting");
+        setting.check(attackName, a.has("--surrogate"), "--surrogate");
+        if (a.has("--surrogate-model") && !a.has("--surrogate")) {
+            throw new IllegalArgumentException("--surrogate-model needs --surrogate FILE.safetensors");
+        }
+        boolean universal = Attacks.isUniversal(attackName);
+        if (a.has("--fit-limit") && !universal) throw new IllegalArgumentException("--fit-limit applies to uap and uap-l2 only");
         Dataset data = DataSpec.open(a.require("--data"));
         DatasetInfo info = data.info();
         Split split = Split.parse(a.get("--split", "test"));
         Model model = Models.forData(a.require("--model"), info, 0);
         SafeTensors.load(model, Path.of(a.require("--weights")));
+        Model surrogate = null;
+        if (a.has("--surrogate")) {
+            surrogate = Models.forData(a.get("--surrogate-model", a.require("--model")), info, 0);
+            SafeTensors.load(surrogate, Path.of(a.require("--surrogate")));
+        }
+        Model crafter = surrogate != null ? surrogate : model;
         AttackLoss loss = a.has("--loss") ? AttackLoss.parse(a.require("--loss"))
                 : info.task() == Task.MULTILABEL ? AttackLoss.BCE : null;
         Attacks.Overrides o = new Attacks.Overrides(a.intOrNull("--steps", 0), a.doubleOrNull("--step-size"),
                 a.boolOrNull("--random-start"), a.intOrNull("--restarts", 1), a.longOrNull("--seed"), null, null, loss);
         int limit = a.intValue("--limit", 0, 0), batch = a.intValue("--batch", 100, 1);
         int samples = limit > 0 ? Math.min(limit, data.size(split)) : data.size(split);
+        UniversalPerturbation uap = null;
+        int fitLimit = a.intValue("--fit-limit", 2000, 0);
+        if (universal) {
+            err.println(attackName + ": fitting one perturbation on " + (fitLimit == 0 ? "all" : "up to " + fitLimit)
+                    + " images of the train split" + (surrogate != null ? " (on the surrogate)" : ""));
+            uap = ((UniversalPerturbation) Attacks.create(attackName, crafter, eps, o)).fit(data, Split.TRAIN, fitLimit);
+        }
+        UniversalPerturbation fitted = uap;
         Progress progress = new Progress(err, "attack " + attackName, (samples + batch - 1) / batch, false);
         DatasetEvaluation.Report r = DatasetEvaluation.run(model, data, split, limit, batch,
                 m -> {
-                    Attack at = Attacks.create(attackName, m, eps, o);
+                    // The target (m) is only evaluated; outside white-box/black-box the attack sees the surrogate.
+                    Attack at = fitted != null ? fitted : Attacks.create(attackName, crafter, eps, o);
                     progress.tick();
                     return at;
                 });
@@ -79,6 +114,19 @@ final class AttackCommand implements Main.Command {
         json.put("data", info.name());
         json.put("split", split.key());
         json.putAll(r.toMap());
+        json.put("setting", setting.key());
+        if (surrogate != null) json.put("surrogate", a.require("--surrogate"));
+        if (uap != null) {
+            json.put("fit_split", Split.TRAIN.key());
+            json.put("fit_samples", uap.fitSamples());
+            json.put("fooling_rate", UniversalPerturbation.foolingRate(model, data, split, limit, batch, uap.perturbation(),
+                    0, 1));
+            try (org.advmia.tensor.Tensor noise = uap.randomNoiseOfSameNorm(o.seed() == null ? 0 : o.seed())) {
+                json.put("random_fooling_rate", UniversalPerturbation.foolingRate(model, data, split, limit, batch, noise,
+                        0, 1));
+            }
+            uap.release();
+        }
         if (a.flag("--json")) {
             out.println(Json.write(json));
         } else {
@@ -90,9 +138,18 @@ final class AttackCommand implements Main.Command {
             out.printf("  %d gradient evaluations, %d queries, %.2f s, %.1f images/s%n", r.gradientEvaluations(),
                     r.queries(), r.seconds(), r.imagesPerSecond());
             r.taskMetrics().forEach((k, v) -> out.printf("  %-28s %.4f%n", k, v));
+            if (uap != null) {
+                out.printf("  setting %s; universal perturbation fitted on %d train images%n", setting.key(),
+                        (int) json.get("fit_samples"));
+                out.printf("  fooling rate         %.4f   (random noise of the same norm: %.4f)%n",
+                        (double) json.get("fooling_rate"), (double) json.get("random_fooling_rate"));
+            } else if (setting != KnowledgeSetting.WHITE_BOX) {
+                out.printf("  setting %s%s%n", setting.key(), surrogate != null ? ", crafted on " + json.get("surrogate") : "");
+            }
             for (String w : r.warnings()) out.println("  WARNING: " + w);
         }
         model.close();
+        if (surrogate != null) surrogate.close();
         return Main.OK;
     }
 }
