@@ -44,8 +44,13 @@ public record BenchmarkConfig(String name, long seed, List<DatasetEntry> dataset
     public record Training(int epochs, int batch, double lr, String optimizer, double weightDecay, int innerSteps,
                            int valLimit, boolean balanced, double eps) {}
 
-    /** The transfer matrix: every trained model of a dataset as surrogate and as target. */
-    public record Transfer(boolean enabled, AttackSpec attack, double eps, int samples) {}
+    /**
+     * The transfer matrix: every trained model of a dataset as surrogate and as target. setting
+     * semi-white-box (default): each row crafts on that trained model; no-box: each row crafts on
+     * that model's no-box surrogate (natural training on the validation split, never the target's data).
+     */
+    public record Transfer(boolean enabled, AttackSpec attack, double eps, int samples,
+                           org.advmia.attack.KnowledgeSetting setting) {}
 
     /** Example grids and Grad-CAM: rows per picture, made with attack at ε. */
     public record Pictures(int rows, AttackSpec attack, double eps) {}
@@ -173,12 +178,25 @@ public record BenchmarkConfig(String name, long seed, List<DatasetEntry> dataset
                 + String.join(", ", Attacks.names()));
 
         ConfigReader tr = r.child("transfer");
-        tr.allowOnly(Set.of("enabled", "attack", "eps", "samples"));
+        tr.allowOnly(Set.of("enabled", "attack", "eps", "samples", "setting"));
         AttackSpec transferAttack = tr.has("attack") ? AttackSpec.read(tr.element("attack", 0, tr.raw("attack")))
                 : attacks.stream().filter(a -> a.name().equals("pgd") || a.name().equals("pgd-ce")).findFirst()
                         .orElse(attacks.get(0));
+        org.advmia.attack.KnowledgeSetting transferSetting;
+        try {
+            transferSetting = org.advmia.attack.KnowledgeSetting.parse(tr.string("setting", "semi-white-box"), tr.where("setting"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        if (!transferSetting.usesSurrogate()) {
+            throw tr.error("setting", "the transfer matrix crafts on one model and scores another: semi-white-box or no-box,"
+                    + " not " + transferSetting.key());
+        }
+        if (transferAttack.setting() != org.advmia.attack.KnowledgeSetting.WHITE_BOX) {
+            throw tr.error("attack", "the transfer block's setting goes in transfer.setting, not in its attack");
+        }
         Transfer transfer = new Transfer(tr.bool("enabled", true), transferAttack, tr.eps("eps", eps.get(eps.size() - 1)),
-                tr.integer("samples", 0, 0));
+                tr.integer("samples", 0, 0), transferSetting);
 
         ConfigReader p = r.child("pictures");
         p.allowOnly(Set.of("rows", "attack", "eps"));
@@ -205,8 +223,10 @@ public record BenchmarkConfig(String name, long seed, List<DatasetEntry> dataset
         for (AttackSpec a : attacks) as.add(a.identity());
         m.put("attacks", as);
         m.put("training", trainingIdentity());
-        m.put("transfer", Map.of("enabled", transfer.enabled(), "attack", transfer.attack().identity(), "eps",
-                transfer.eps(), "samples", transfer.samples()));
+        Map<String, Object> tm = new LinkedHashMap<>(Map.of("enabled", transfer.enabled(), "attack",
+                transfer.attack().identity(), "eps", transfer.eps(), "samples", transfer.samples()));
+        if (transfer.setting() != org.advmia.attack.KnowledgeSetting.SEMI_WHITE_BOX) tm.put("setting", transfer.setting().key());
+        m.put("transfer", tm);
         m.put("pictures", Map.of("rows", pictures.rows(), "attack", pictures.attack().identity(), "eps", pictures.eps()));
         return Json.write(m);
     }
