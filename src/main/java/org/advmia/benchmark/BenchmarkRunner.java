@@ -271,7 +271,7 @@ public final class BenchmarkRunner {
         Model helper = null;
         try (Model model = Models.forData(modelName, info, cfg.seed())) {
             if (def.name().equals("hat")) helper = hatHelper(store, d, data, modelName);
-            if (def.name().equals("distillation")) {
+            if (def.name().equals("distillation") && !TEACHER.equals(role)) {
                 TrainingResult teacher = trainOrReuse(store, d, data, modelName, def, TEACHER, seed + 3);
                 helper = load(teacher, info);
             }
@@ -431,16 +431,30 @@ public final class BenchmarkRunner {
             reused++;
         } else {
             String[] budget = {"clean data"};
+            Attack[] used = {null};
             long start = System.nanoTime();
             DatasetEvaluation.Report r;
+            Map<String, Double> universal = new LinkedHashMap<>();
             try (Model crafter = surrogate == null ? null : load(surrogate, data.info())) {
                 // The target (m) is only scored; semi-white-box and no-box columns craft on the surrogate.
                 r = DatasetEvaluation.run(model, data, split, d.evalSamples(), EVAL_BATCH,
                         a == null ? null : m -> {
                             Attack at = prepared(a, crafter != null ? crafter : m, eps, data, setting);
                             budget[0] = a.budget(at);
+                            used[0] = at;
                             return at;
                         });
+                if (used[0] instanceof UniversalPerturbation u) {
+                    // Moosavi-Dezfooli et al.'s measure on the evaluated (held-out) images, and the
+                    // random-noise baseline of the same norm it must beat.
+                    universal.put("fooling_rate", UniversalPerturbation.foolingRate(model, data, split, d.evalSamples(),
+                            EVAL_BATCH, u.perturbation(), 0, 1));
+                    try (Tensor noise = u.randomNoiseOfSameNorm(cfg.seed())) {
+                        universal.put("random_fooling_rate", UniversalPerturbation.foolingRate(model, data, split,
+                                d.evalSamples(), EVAL_BATCH, noise, 0, 1));
+                    }
+                    u.release();
+                }
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -448,8 +462,10 @@ public final class BenchmarkRunner {
             engineSeconds += seconds;
             List<String> warnings = new ArrayList<>(r.warnings());
             if (a == null) warnings.addAll(collapseWarning(r, data.info()));
+            Map<String, Double> metrics = numericMetrics(r);
+            metrics.putAll(universal);
             c = new CellResult(d.name(), task, tr.model(), tr.defense(), label, budget[0], eps, r.samples(),
-                    a == null ? seconds : r.seconds(), numericMetrics(r), warnings);
+                    a == null ? seconds : r.seconds(), metrics, warnings);
             store.putCell(key, runId, c);
             computed++;
         }

@@ -55,6 +55,8 @@ class BenchmarkSettingsTest {
             assertTrue(c.metric("max_linf") <= c.eps() + 1e-6, c.toString());
             assertEquals(24, c.samples());
         }
+        CellResult uap = first.cells().stream().filter(c -> c.attack().equals("UAP-2")).findFirst().orElseThrow();
+        assertTrue(uap.metric("fooling_rate") >= 0 && uap.metric("random_fooling_rate") >= 0, uap.toString());
         assertEquals(4, first.transfers().size());
         assertTrue(first.transfers().stream().allMatch(t -> t.attack().equals("UAP-2 [no-box]")), first.transfers().toString());
         // The surrogates and distillation's teacher were trained and cached next to the benchmark's models.
