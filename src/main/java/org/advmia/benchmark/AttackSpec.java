@@ -15,7 +15,10 @@ import org.advmia.nn.Model;
  * One attack column of the benchmark, with its budget as data. Parameters override the
  * registry's defaults (see {@link Attacks}): steps, step_size (an ε-like value, "0.5/255"),
  * restarts, random_start, loss; score-based attacks take queries; AutoAttack takes apgd_steps,
- * targets, fab_steps and square_queries (the standard budget when none is given).
+ * targets, fab_steps and square_queries (the standard budget when none is given). setting is the
+ * attacker's knowledge ({@link KnowledgeSetting}; white-box by default), surrogate_model the
+ * architecture of the surrogate that semi-white-box and no-box columns craft on (default: the
+ * target's), fit_samples the train images a universal perturbation is fitted on.
  */
 public record AttackSpec(String name, Integer steps, Double stepSize, Integer restarts, Boolean randomStart,
                          AttackLoss loss, AutoAttack.Budget autoAttackBudget, KnowledgeSetting setting,
@@ -119,7 +122,11 @@ public record AttackSpec(String name, Integer steps, Double stepSize, Integer re
         StringBuilder b = new StringBuilder(label());
         if (name.equals("fgsm")) return b.append(" (one step of eps)").toString();
         b.append(" (");
-        if (Attacks.isScoreBased(name)) {
+        if (Attacks.isUniversal(name)) {
+            b.append("one perturbation: ").append(o.steps()).append(" passes over ").append(fitSampleCount() == 0 ? "all"
+                    : "up to " + fitSampleCount()).append(" train images, step ").append(fmt255(o.stepSize())).append(", ")
+                    .append(o.loss().name().toLowerCase()).append(" loss");
+        } else if (Attacks.isScoreBased(name)) {
             b.append(o.steps()).append(" queries");
         } else {
             b.append(o.steps()).append(" steps");

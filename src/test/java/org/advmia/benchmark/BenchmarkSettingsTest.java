@@ -66,9 +66,10 @@ class BenchmarkSettingsTest {
                 assertTrue(names.stream().anyMatch(n -> n.contains(role) && n.endsWith(".safetensors")), role + " in " + names);
             }
         }
-        // The report names each column with its setting.
-        String md = Files.readString(out.resolve("report.md"));
-        assertTrue(md.contains("PGD-3 [no-box]") && md.contains("Square-40 [black-box]"), "report.md lacks setting labels");
+        // The report names each column with its setting (Markdown escapes the brackets; the CSV keeps them).
+        String md = Files.readString(out.resolve("report.md")), csv = Files.readString(out.resolve("results.csv"));
+        assertTrue(md.contains("no-box") && md.contains("semi-white-box") && md.contains("black-box"), "report.md lacks settings");
+        assertTrue(csv.contains("PGD-3 [no-box]") && csv.contains("Square-40 [black-box]"), "results.csv lacks setting labels");
 
         BenchmarkResults second = run(CONFIG, out);
         assertEquals(first.cells(), second.cells(), "a second run recomputes nothing");
