@@ -128,6 +128,10 @@ public final class UniversalPerturbation extends Attack {
     /** One step of delta on a minibatch. */
     private void ascend(Tensor x, Tensor y) {
         requireShape(x);
+        if (y.rank() != 1) {
+            throw new IllegalArgumentException("uap: universal perturbations are implemented for single-label"
+                    + " classification (labels [N]); got labels " + y.shape());
+        }
         Tensor xAdv = newLike(x);
         apply(x, xAdv);
         Tensor grad = newLike(x);
