@@ -269,7 +269,8 @@ public final class BenchmarkRunner {
                 t.epochs(), resume ? " (resuming a killed run)" : "", adam ? " with Adam" : "");
         long start = System.nanoTime();
         Model helper = null;
-        try (Model model = Models.forData(modelName, info, cfg.seed())) {
+        // seed is cfg.seed() for benchmark models; surrogates and teachers get their own initialisation too.
+        try (Model model = Models.forData(modelName, info, seed)) {
             if (def.name().equals("hat")) helper = hatHelper(store, d, data, modelName);
             if (def.name().equals("distillation") && !TEACHER.equals(role)) {
                 TrainingResult teacher = trainOrReuse(store, d, data, modelName, def, TEACHER, seed + 3);

@@ -42,8 +42,9 @@ final class AttackCommand implements Main.Command {
             the target: semi-white-box for a surrogate trained on the same data with another architecture
             or seed, no-box for one trained without the target's training data.
             uap / uap-l2 fit one universal perturbation on the first --fit-limit (default 2000) images of the
-            train split (on the surrogate, if any) and report, besides the usual keys, its fooling rate on
-            the evaluated images and that of random noise of the same norm.
+            train split (the val split under no-box; on the surrogate, if any) and report, besides the usual
+            keys, fit_split, fit_samples, its fooling_rate on the evaluated images and the
+            random_fooling_rate of random noise of the same norm.
             """;
 
     @Override
@@ -91,10 +92,12 @@ final class AttackCommand implements Main.Command {
         int samples = limit > 0 ? Math.min(limit, data.size(split)) : data.size(split);
         UniversalPerturbation uap = null;
         int fitLimit = a.intValue("--fit-limit", 2000, 0);
+        // A no-box attacker holds none of the target's training images: it fits on the validation split.
+        Split fitSplit = setting == KnowledgeSetting.NO_BOX ? Split.VAL : Split.TRAIN;
         if (universal) {
             err.println(attackName + ": fitting one perturbation on " + (fitLimit == 0 ? "all" : "up to " + fitLimit)
-                    + " images of the train split" + (surrogate != null ? " (on the surrogate)" : ""));
-            uap = ((UniversalPerturbation) Attacks.create(attackName, crafter, eps, o)).fit(data, Split.TRAIN, fitLimit);
+                    + " images of the " + fitSplit.key() + " split" + (surrogate != null ? " (on the surrogate)" : ""));
+            uap = ((UniversalPerturbation) Attacks.create(attackName, crafter, eps, o)).fit(data, fitSplit, fitLimit);
         }
         UniversalPerturbation fitted = uap;
         Progress progress = new Progress(err, "attack " + attackName, (samples + batch - 1) / batch, false);
@@ -117,7 +120,7 @@ final class AttackCommand implements Main.Command {
         json.put("setting", setting.key());
         if (surrogate != null) json.put("surrogate", a.require("--surrogate"));
         if (uap != null) {
-            json.put("fit_split", Split.TRAIN.key());
+            json.put("fit_split", fitSplit.key());
             json.put("fit_samples", uap.fitSamples());
             json.put("fooling_rate", UniversalPerturbation.foolingRate(model, data, split, limit, batch, uap.perturbation(),
                     0, 1));
@@ -139,8 +142,8 @@ final class AttackCommand implements Main.Command {
                     r.queries(), r.seconds(), r.imagesPerSecond());
             r.taskMetrics().forEach((k, v) -> out.printf("  %-28s %.4f%n", k, v));
             if (uap != null) {
-                out.printf("  setting %s; universal perturbation fitted on %d train images%n", setting.key(),
-                        (int) json.get("fit_samples"));
+                out.printf("  setting %s; universal perturbation fitted on %d %s images%n", setting.key(),
+                        (int) json.get("fit_samples"), fitSplit.key());
                 out.printf("  fooling rate         %.4f   (random noise of the same norm: %.4f)%n",
                         (double) json.get("fooling_rate"), (double) json.get("random_fooling_rate"));
             } else if (setting != KnowledgeSetting.WHITE_BOX) {

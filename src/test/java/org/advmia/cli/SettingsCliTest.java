@@ -78,6 +78,13 @@ class SettingsCliTest {
         assertEquals("semi-white-box", j.get("setting"));
         assertEquals(surrogate.toString(), j.get("surrogate"));
         assertTrue(num(j, "max_linf") <= 8 / 255.0 + 1e-6);
+        // A no-box UAP is fitted on the surrogate with validation images only, never the target's training split.
+        Map<String, Object> nb = json(CliTest.run("attack", "--data", DATA, "--model", "smallcnn", "--weights",
+                target.toString(), "--attack", "uap", "--steps", "1", "--eps", "8/255", "--limit", "20", "--setting", "no-box",
+                "--surrogate", surrogate.toString(), "--json"));
+        assertEquals("val", nb.get("fit_split"));
+        assertEquals(60, (int) num(nb, "fit_samples"), "all 60 validation images");
+        assertTrue(num(nb, "max_linf") <= 8 / 255.0 + 1e-6);
         Map<String, Object> bb = json(CliTest.run("attack", "--data", DATA, "--model", "smallcnn", "--weights",
                 target.toString(), "--attack", "square", "--steps", "50", "--eps", "8/255", "--limit", "20", "--setting",
                 "black-box", "--json"));
