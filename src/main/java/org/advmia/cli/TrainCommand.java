@@ -40,7 +40,7 @@ final class TrainCommand implements Main.Command {
             a teacher trained at the same --temperature (default 100); without --teacher it first trains that
             teacher (FILE.teacher.safetensors). The student is saved for deployment at T = 1 (raw logits, not
             divided by T), which is where its softmax saturates; no --eps needed, selection on clean accuracy,
-            Adam by default (the 1/T-scaled gradients stall SGD). feature-pairing is PGD-AT plus
+            Adam by default (the logits must grow about T-fold). feature-pairing is PGD-AT plus
             --pairing-weight (default 1) x the mean squared distance between the clean and adversarial
             feature maps of the model's last convolutional stage.
             """;
