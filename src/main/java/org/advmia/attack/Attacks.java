@@ -29,6 +29,7 @@ public final class Attacks {
     /** Attacks that only make sense on segmentation models. */
     private static final java.util.Set<String> SEGMENTATION = new java.util.LinkedHashSet<>();
     private static final Set<String> SCORE_BASED = Set.of("square", "square-l2", "simba");
+    private static final Set<String> UNIVERSAL = Set.of("uap", "uap-l2");
     /**
      * Attacks that accept caller-chosen targets. The others are untargeted by construction
      * (DeepFool) or pick their own targets (APGD-T, FAB-T, AutoAttack, SegPGD's untargeted loss).
@@ -94,6 +95,11 @@ public final class Attacks {
                 apply(base(5000, 0, false), o), 0.8));
         FACTORIES.put("simba", (m, eps, o) -> new SimpleBlackBoxAttack(m, ThreatModel.linf(eps),
                 apply(base(1000, 0, false), o), 0, o.stepSize() == null));
+        // Universal: steps is the number of passes over the fitting set (see UniversalPerturbation).
+        FACTORIES.put("uap", (m, eps, o) -> new UniversalPerturbation(m, ThreatModel.linf(eps),
+                apply(base(10, eps / 10, false), o), UniversalPerturbation.DEFAULT_BATCH));
+        FACTORIES.put("uap-l2", (m, eps, o) -> new UniversalPerturbation(m, ThreatModel.l2(eps),
+                apply(base(10, eps / 10, false), o), UniversalPerturbation.DEFAULT_BATCH));
         FACTORIES.put("autoattack", (m, eps, o) -> new AutoAttack(m, ThreatModel.linf(eps), apply(base(0, 0, false), o),
                 AutoAttack.standardStages(), o));
     }
@@ -194,6 +200,11 @@ public final class Attacks {
     /** Whether an attack is score-based: it only queries the model's outputs and never takes a gradient. */
     public static boolean isScoreBased(String name) {
         return SCORE_BASED.contains(name.toLowerCase());
+    }
+
+    /** Whether an attack crafts one image-agnostic perturbation (fit on a training split, applied to held-out images). */
+    public static boolean isUniversal(String name) {
+        return UNIVERSAL.contains(name.toLowerCase());
     }
 
     /** The norm an attack name works in. */

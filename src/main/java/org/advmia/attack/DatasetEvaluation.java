@@ -109,6 +109,7 @@ public final class DatasetEvaluation {
                     if (first && attack != null && task == Task.CLASSIFICATION) {
                         warnings.addAll(SanityFlags.checkModel(model, x));
                         warnings.addAll(SanityFlags.checkZeroGradients(model, x, y));
+                        warnings.addAll(SanityFlags.checkSaturatedSoftmax(model, x));
                     }
                     first = false;
                     Tensor adv = x;

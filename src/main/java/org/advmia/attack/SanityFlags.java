@@ -13,8 +13,9 @@ import org.advmia.tensor.Tensor;
 /**
  * AutoAttack-style honesty checks that warn when an evaluation may overstate robustness:
  * randomness in the model, probabilities returned instead of logits, zero input gradients
- * (gradient masking), a black-box attack beating white-box ones, robust accuracy that does not
- * fall as eps grows. Each check returns a warning sentence or nothing.
+ * (gradient masking), a softmax so saturated that the cross-entropy gradient underflows (the
+ * signature of defensive distillation), a black-box attack beating white-box ones, robust
+ * accuracy that does not fall as eps grows. Each check returns a warning sentence or nothing.
  */
 public final class SanityFlags {
     private SanityFlags() {}
@@ -87,6 +88,62 @@ public final class SanityFlags {
             if (wasTraining) model.train();
         }
         return warnings;
+    }
+
+    /**
+     * The logit margin (top minus runner-up) beyond which exp(-margin) falls below the smallest
+     * normal number of the dtype: ln(Float.MIN_NORMAL) = -87.34 in float32 (-708.4 in float64).
+     * Past it every non-predicted class has a softmax probability that is denormal or exactly 0,
+     * the predicted class has probability exactly 1, and the cross-entropy input gradient
+     * (softmax minus one-hot, back through the network) is denormal or zero: the loss is flat to
+     * the working precision. An ordinary trained classifier has margins of a few units to a few
+     * tens; defensive distillation at T = 100 multiplies them by about T.
+     */
+    public static double saturationMargin(org.advmia.tensor.DType dtype) {
+        return dtype == org.advmia.tensor.DType.FLOAT64 ? -Math.log(Double.MIN_NORMAL) : -Math.log(Float.MIN_NORMAL);
+    }
+
+    /**
+     * Samples whose softmax is saturated beyond the working precision ({@link #saturationMargin}):
+     * cross-entropy attacks get no usable gradient there, which overstates robustness; a
+     * scale-invariant loss (CW margin, DLR) is unaffected.
+     */
+    public static List<String> checkSaturatedSoftmax(Model model, Tensor x) {
+        boolean wasTraining = model.isTraining();
+        model.eval();
+        int saturated = 0, n = (int) x.dim(0);
+        double largest = 0;
+        double limit;
+        try (MemoryScope s = MemoryScope.open(); AutoCloseable ng = Autograd.noGrad()) {
+            Tensor z = model.logits(Variable.constant(x)).value();
+            limit = saturationMargin(z.dtype());
+            if (z.rank() != 2 || z.dim(1) < 2) return List.of();
+            double[] v = Backends.toDoubleArray(z);
+            int c = (int) z.dim(1);
+            for (int i = 0; i < n; i++) {
+                double top = Double.NEGATIVE_INFINITY, second = Double.NEGATIVE_INFINITY;
+                for (int k = i * c; k < (i + 1) * c; k++) {
+                    if (v[k] > top) {
+                        second = top;
+                        top = v[k];
+                    } else if (v[k] > second) {
+                        second = v[k];
+                    }
+                }
+                double margin = top - second;
+                largest = Math.max(largest, margin);
+                if (margin > limit) saturated++;
+            }
+        } catch (Exception e) {
+            throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
+        } finally {
+            if (wasTraining) model.train();
+        }
+        if (saturated == 0) return List.of();
+        return List.of(String.format("%d of %d samples have a saturated softmax (logit margin above %.1f, largest %.1f):"
+                + " their cross-entropy input gradient underflows, a sign of gradient masking (e.g. defensive"
+                + " distillation); cross-entropy attacks overstate robustness, use a scale-invariant loss (cw, dlr)",
+                saturated, n, limit, largest));
     }
 
     /** A score-based attack that breaks points the gradient-based ones could not. */

@@ -8,18 +8,25 @@ import org.advmia.attack.Attack;
 import org.advmia.attack.AttackLoss;
 import org.advmia.attack.Attacks;
 import org.advmia.attack.AutoAttack;
+import org.advmia.attack.KnowledgeSetting;
 import org.advmia.nn.Model;
 
 /**
  * One attack column of the benchmark, with its budget as data. Parameters override the
  * registry's defaults (see {@link Attacks}): steps, step_size (an ε-like value, "0.5/255"),
  * restarts, random_start, loss; score-based attacks take queries; AutoAttack takes apgd_steps,
- * targets, fab_steps and square_queries (the standard budget when none is given).
+ * targets, fab_steps and square_queries (the standard budget when none is given). setting is the
+ * attacker's knowledge ({@link KnowledgeSetting}; white-box by default), surrogate_model the
+ * architecture of the surrogate that semi-white-box and no-box columns craft on (default: the
+ * target's), fit_samples the train images a universal perturbation is fitted on.
  */
 public record AttackSpec(String name, Integer steps, Double stepSize, Integer restarts, Boolean randomStart,
-                         AttackLoss loss, AutoAttack.Budget autoAttackBudget) {
+                         AttackLoss loss, AutoAttack.Budget autoAttackBudget, KnowledgeSetting setting,
+                         String surrogateModel, Integer fitSamples) {
     static final Set<String> KEYS = Set.of("name", "steps", "step_size", "restarts", "random_start", "loss", "queries",
-            "apgd_steps", "targets", "fab_steps", "square_queries");
+            "apgd_steps", "targets", "fab_steps", "square_queries", "setting", "surrogate_model", "fit_samples");
+    /** Images a universal perturbation is fitted on when the config does not say (train split, dataset order). */
+    public static final int DEFAULT_FIT_SAMPLES = 2000;
 
     static AttackSpec read(ConfigReader r) {
         r.allowOnly(KEYS);
@@ -56,7 +63,33 @@ public record AttackSpec(String name, Integer steps, Double stepSize, Integer re
                     std.targetClasses(), 1), r.integer("fab_steps", std.fabSteps(), 1),
                     r.integer("square_queries", std.squareQueries(), 1));
         }
-        return new AttackSpec(name, steps, stepSize, restarts, randomStart, loss, budget);
+        KnowledgeSetting setting;
+        try {
+            setting = KnowledgeSetting.parse(r.string("setting", "white-box"), r.where("setting"));
+            setting.check(name, setting.usesSurrogate(), "surrogate");
+        } catch (IllegalArgumentException e) {
+            throw e.getMessage().startsWith(r.where("setting")) ? e : r.error("setting", e.getMessage());
+        }
+        String surrogateModel = null;
+        if (r.has("surrogate_model")) {
+            if (!setting.usesSurrogate()) throw r.error("surrogate_model", "only the semi-white-box and no-box settings"
+                    + " train a surrogate, not " + setting.key());
+            surrogateModel = r.string("surrogate_model", null).toLowerCase();
+            try {
+                org.advmia.nn.models.Models.requireKnown(surrogateModel);
+            } catch (IllegalArgumentException e) {
+                throw r.error("surrogate_model", e.getMessage());
+            }
+        }
+        if (r.has("fit_samples") && !Attacks.isUniversal(name)) throw r.error("fit_samples", "only uap and uap-l2 are fitted");
+        Integer fitSamples = r.has("fit_samples") ? r.integer("fit_samples", 0, 0) : null;
+        return new AttackSpec(name, steps, stepSize, restarts, randomStart, loss, budget, setting, surrogateModel,
+                fitSamples);
+    }
+
+    /** Images of the attacker's split a universal perturbation is fitted on (0 = all). */
+    public int fitSampleCount() {
+        return fitSamples != null ? fitSamples : DEFAULT_FIT_SAMPLES;
     }
 
     /** defaultLoss (null: the attack's own) applies when the config names no loss: BCE for multi-label data. */
@@ -89,7 +122,11 @@ public record AttackSpec(String name, Integer steps, Double stepSize, Integer re
         StringBuilder b = new StringBuilder(label());
         if (name.equals("fgsm")) return b.append(" (one step of eps)").toString();
         b.append(" (");
-        if (Attacks.isScoreBased(name)) {
+        if (Attacks.isUniversal(name)) {
+            b.append("one perturbation: ").append(o.steps()).append(" passes over ").append(fitSampleCount() == 0 ? "all"
+                    : "up to " + fitSampleCount()).append(" train images, step ").append(fmt255(o.stepSize())).append(", ")
+                    .append(o.loss().name().toLowerCase()).append(" loss");
+        } else if (Attacks.isScoreBased(name)) {
             b.append(o.steps()).append(" queries");
         } else {
             b.append(o.steps()).append(" steps");
@@ -101,8 +138,14 @@ public record AttackSpec(String name, Integer steps, Double stepSize, Integer re
         return b.append(")").toString();
     }
 
-    /** Column label: "PGD-20", "AutoAttack", "Square-1000". */
+    /** Column label: "PGD-20", "AutoAttack", "Square-1000"; other settings than white-box say so: "PGD-20 [no-box]". */
     public String label() {
+        String base = whiteBoxLabel();
+        if (setting == null || setting == KnowledgeSetting.WHITE_BOX) return base;
+        return base + " [" + setting.key() + (surrogateModel != null ? " via " + surrogateModel : "") + "]";
+    }
+
+    private String whiteBoxLabel() {
         if (autoAttackBudget != null) return "AutoAttack";
         if (name.equals("fgsm")) return "FGSM";
         String base = switch (name) {
@@ -112,6 +155,8 @@ public record AttackSpec(String name, Integer steps, Double stepSize, Integer re
             case "mifgsm" -> "MI-FGSM";
             case "deepfool" -> "DeepFool";
             case "deepfool-l2" -> "DeepFool-L2";
+            case "uap" -> "UAP";
+            case "uap-l2" -> "UAP-L2";
             default -> name.toUpperCase();
         };
         return steps == null ? base : base + "-" + steps;
@@ -134,6 +179,10 @@ public record AttackSpec(String name, Integer steps, Double stepSize, Integer re
             b.put("square_queries", autoAttackBudget.squareQueries());
             m.put("budget", b);
         }
+        // White-box columns keep the identity they always had, so cached cells stay valid.
+        if (setting != null && setting != KnowledgeSetting.WHITE_BOX) m.put("setting", setting.key());
+        if (surrogateModel != null) m.put("surrogate_model", surrogateModel);
+        if (fitSamples != null) m.put("fit_samples", fitSamples);
         return m;
     }
 

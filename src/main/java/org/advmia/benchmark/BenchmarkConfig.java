@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.advmia.attack.Attacks;
+import org.advmia.attack.KnowledgeSetting;
 import org.advmia.data.DataSpec;
 import org.advmia.defense.Defenses;
 import org.advmia.defense.preprocess.Preprocessors;
@@ -56,8 +57,13 @@ public record BenchmarkConfig(String name, long seed, List<DatasetEntry> dataset
     public record Training(int epochs, int batch, double lr, String optimizer, double weightDecay, int innerSteps,
                            int valLimit, boolean balanced, double eps) {}
 
-    /** The transfer matrix: every trained model of a dataset as surrogate and as target. */
-    public record Transfer(boolean enabled, AttackSpec attack, double eps, int samples) {}
+    /**
+     * The transfer matrix: every trained model of a dataset as surrogate and as target. setting
+     * semi-white-box (default): each row crafts on that trained model; no-box: each row crafts on
+     * that model's no-box surrogate (natural training on the validation split, never the target's data).
+     */
+    public record Transfer(boolean enabled, AttackSpec attack, double eps, int samples,
+                           org.advmia.attack.KnowledgeSetting setting) {}
 
     /**
      * A preprocessing defense (a chain such as "jpeg:75" or "median:3,bit-depth:4", see
@@ -227,12 +233,25 @@ public record BenchmarkConfig(String name, long seed, List<DatasetEntry> dataset
                 + String.join(", ", Attacks.names()));
 
         ConfigReader tr = r.child("transfer");
-        tr.allowOnly(Set.of("enabled", "attack", "eps", "samples"));
+        tr.allowOnly(Set.of("enabled", "attack", "eps", "samples", "setting"));
         AttackSpec transferAttack = tr.has("attack") ? AttackSpec.read(tr.element("attack", 0, tr.raw("attack")))
                 : attacks.stream().filter(a -> a.name().equals("pgd") || a.name().equals("pgd-ce")).findFirst()
                         .orElse(attacks.get(0));
+        org.advmia.attack.KnowledgeSetting transferSetting;
+        try {
+            transferSetting = org.advmia.attack.KnowledgeSetting.parse(tr.string("setting", "semi-white-box"), tr.where("setting"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        if (!transferSetting.usesSurrogate()) {
+            throw tr.error("setting", "the transfer matrix crafts on one model and scores another: semi-white-box or no-box,"
+                    + " not " + transferSetting.key());
+        }
+        if (transferAttack.setting() != org.advmia.attack.KnowledgeSetting.WHITE_BOX) {
+            throw tr.error("attack", "the transfer block's setting goes in transfer.setting, not in its attack");
+        }
         Transfer transfer = new Transfer(tr.bool("enabled", true), transferAttack, tr.eps("eps", eps.get(eps.size() - 1)),
-                tr.integer("samples", 0, 0));
+                tr.integer("samples", 0, 0), transferSetting);
 
         ConfigReader p = r.child("pictures");
         p.allowOnly(Set.of("rows", "attack", "eps"));
@@ -297,7 +316,7 @@ public record BenchmarkConfig(String name, long seed, List<DatasetEntry> dataset
         }
         if (detAttacks.isEmpty()) {
             detAttacks.add(attacks.stream().filter(a -> a.name().equals("pgd")).findFirst()
-                    .orElse(new AttackSpec("pgd", null, null, null, null, null, null)));
+                    .orElse(new AttackSpec("pgd", null, null, null, null, null, null, KnowledgeSetting.WHITE_BOX, null, null)));
         }
         List<Double> detEps = new ArrayList<>();
         List<Object> el = d.list("eps");
@@ -328,8 +347,10 @@ public record BenchmarkConfig(String name, long seed, List<DatasetEntry> dataset
         for (AttackSpec a : attacks) as.add(a.identity());
         m.put("attacks", as);
         m.put("training", trainingIdentity());
-        m.put("transfer", Map.of("enabled", transfer.enabled(), "attack", transfer.attack().identity(), "eps",
-                transfer.eps(), "samples", transfer.samples()));
+        Map<String, Object> tm = new LinkedHashMap<>(Map.of("enabled", transfer.enabled(), "attack",
+                transfer.attack().identity(), "eps", transfer.eps(), "samples", transfer.samples()));
+        if (transfer.setting() != org.advmia.attack.KnowledgeSetting.SEMI_WHITE_BOX) tm.put("setting", transfer.setting().key());
+        m.put("transfer", tm);
         m.put("pictures", Map.of("rows", pictures.rows(), "attack", pictures.attack().identity(), "eps", pictures.eps()));
         // Only when present, so configs without them keep their canonical JSON.
         if (!preprocessing.isEmpty()) {

@@ -17,6 +17,8 @@ import java.util.Optional;
 import java.util.Set;
 import org.advmia.attack.Attack;
 import org.advmia.attack.AttackResult;
+import org.advmia.attack.KnowledgeSetting;
+import org.advmia.attack.UniversalPerturbation;
 import org.advmia.autograd.Autograd;
 import org.advmia.autograd.Variable;
 import org.advmia.backend.Backends;
@@ -220,51 +222,90 @@ public final class BenchmarkRunner {
     // ---------------------------------------------------------------- training
 
     String trainingHash(BenchmarkConfig.DatasetEntry d, String model, BenchmarkConfig.DefenseEntry def) {
+        return trainingHash(d, model, def, null, cfg.seed());
+    }
+
+    /** role null is a benchmark model (its hash unchanged by the settings); otherwise a surrogate or a teacher. */
+    String trainingHash(BenchmarkConfig.DatasetEntry d, String model, BenchmarkConfig.DefenseEntry def, String role,
+                        long seed) {
         Map<String, Object> id = new LinkedHashMap<>();
+        if (role != null) id.put("role", role);
         id.put("format", FORMAT);
         id.put("data", d.spec());
         id.put("model", model);
         id.put("defense", BenchmarkConfig.defenseIdentity(def));
         id.put("training", cfg.trainingIdentity());
-        id.put("seed", cfg.seed());
+        id.put("seed", seed);
         return sha256(Json.write(id));
     }
 
+    /** Roles of the extra models the settings and distillation train (their seeds differ from the target's). */
+    static final String SEMI_WHITE_BOX_SURROGATE = "semi-white-box surrogate", NO_BOX_SURROGATE = "no-box surrogate",
+            TEACHER = "distillation teacher";
+
     private TrainingResult trainOrReuse(ResultsStore store, BenchmarkConfig.DatasetEntry d, Dataset data, String modelName,
                                         BenchmarkConfig.DefenseEntry def) throws IOException {
-        String hash = trainingHash(d, modelName, def);
+        return trainOrReuse(store, d, data, modelName, def, null, cfg.seed());
+    }
+
+    /**
+     * Trains (or reuses) one model. role: null for a benchmark model; NO_BOX_SURROGATE trains on
+     * the attacker's data ({@link #attackerData}); TEACHER trains distillation's teacher at T.
+     */
+    private TrainingResult trainOrReuse(ResultsStore store, BenchmarkConfig.DatasetEntry d, Dataset fullData,
+                                        String modelName, BenchmarkConfig.DefenseEntry def, String role, long seed)
+            throws IOException {
+        Dataset data = NO_BOX_SURROGATE.equals(role) ? attackerData(fullData) : fullData;
+        String hash = trainingHash(d, modelName, def, role, seed);
         Optional<TrainingResult> hit = store.model(hash);
         if (hit.isPresent() && Files.exists(Path.of(hit.get().weights()))) {
             if (verbose) log("%s/%s/%s: trained model cached (%s)", d.name(), modelName, def.name(), hash.substring(0, 12));
             return hit.get().asCached();
         }
-        Path weights = opt.modelCache().resolve(modelName + "-" + def.name() + "-" + hash.substring(0, 16) + ".safetensors");
+        String tag = role == null ? "" : "-" + role.replace(' ', '_');
+        Path weights = opt.modelCache().resolve(modelName + "-" + def.name() + tag + "-" + hash.substring(0, 16)
+                + ".safetensors");
         BenchmarkConfig.Training t = cfg.training();
         DatasetInfo info = data.info();
         double eps = def.name().equals("nat") ? 0 : def.trainEps();
-        DefenseConfig base = DefenseConfig.survey(eps).withSeed(cfg.seed())
+        DefenseConfig base = DefenseConfig.survey(eps).withSeed(seed)
                 .withSteps(def.innerSteps() != null ? def.innerSteps() : t.innerSteps());
         if (def.beta() != null) base = base.withBeta(def.beta());
         boolean segmentation = info.task() == Task.SEGMENTATION;
-        Trainer.Config tc = new Trainer.Config(t.epochs(), t.batch(), t.lr(), t.optimizer(), 0.9, t.weightDecay(),
-                t.balanced() && !segmentation, cfg.seed(), t.valLimit(), !def.name().equals("nat"));
+        // Distillation's logits must grow about T-fold, which Adam reaches and plain SGD at the survey's
+        // rate did not in our measurements (DefensiveDistillationTest): teacher and student train with
+        // Adam at its usual rate whatever the config's optimizer.
+        boolean distillation = def.name().equals("distillation") || TEACHER.equals(role);
+        boolean adam = distillation && !t.optimizer().equals("adam");
+        Trainer.Config tc = new Trainer.Config(t.epochs(), t.batch(), adam ? 1e-3 : t.lr(), adam ? "adam" : t.optimizer(),
+                0.9, t.weightDecay(), t.balanced() && !segmentation, seed, t.valLimit(),
+                !def.name().equals("nat") && !distillation);
         // A checkpoint without a database entry is a training that was killed: continue it.
         boolean resume = Files.exists(Trainer.checkpointFile(weights));
-        if (!quiet) log("%s/%s/%s: training %d epochs%s", d.name(), modelName, def.name(), t.epochs(),
-                resume ? " (resuming a killed run)" : "");
+        if (!quiet) log("%s/%s/%s%s: training %d epochs%s%s", d.name(), modelName, def.name(), role == null ? "" : " (" + role + ")",
+                t.epochs(), resume ? " (resuming a killed run)" : "", adam ? " with Adam" : "");
         long start = System.nanoTime();
         Model helper = null;
-        try (Model model = Models.forData(modelName, info, cfg.seed())) {
+        // seed is cfg.seed() for benchmark models; surrogates and teachers get their own initialisation too.
+        try (Model model = Models.forData(modelName, info, seed)) {
             if (def.name().equals("hat")) helper = hatHelper(store, d, data, modelName);
-            Defense defense = Defenses.create(def.name(), base, helper, false);
+            if (def.name().equals("distillation") && !TEACHER.equals(role)) {
+                TrainingResult teacher = trainOrReuse(store, d, data, modelName, def, TEACHER, seed + 3);
+                helper = load(teacher, info);
+            }
+            Defense defense = TEACHER.equals(role)
+                    ? org.advmia.defense.DefensiveDistillation.teacherObjective(base, Defenses.Extra.defaults().temperature())
+                    : Defenses.create(def.name(), base, helper, false);
             Map<String, String> md = new LinkedHashMap<>();
             md.put("model", modelName);
             md.put("defense", def.name());
             md.put("eps", Double.toString(eps));
             md.put("data", d.spec());
             md.put("config_hash", hash);
+            if (role != null) md.put("role", role);
             Trainer.Result r = Trainer.train(model, defense, data, tc, weights, resume, md,
-                    new TrainingProgress(opt.log(), d.name() + "/" + modelName + "/" + def.name(), t.epochs(), quiet), t.epochs());
+                    new TrainingProgress(opt.log(), d.name() + "/" + modelName + "/" + def.name() + tag, t.epochs(), quiet),
+                    t.epochs());
             double seconds = (System.nanoTime() - start) / 1e9;
             engineSeconds += seconds;
             TrainingResult tr = new TrainingResult(d.name(), modelName, def.name(), eps, r.epochs(), seconds, r.metric(),
@@ -281,6 +322,81 @@ public final class BenchmarkRunner {
             throws IOException {
         TrainingResult nat = trainOrReuse(store, d, data, modelName, new BenchmarkConfig.DefenseEntry("nat", 0, null, null));
         return load(nat, data.info());
+    }
+
+    /**
+     * The no-box attacker's data: none of the target's training split. Its train split is the first
+     * three quarters of the dataset's validation split, its validation split the last quarter; the
+     * test split is the benchmark's. Every benchmark model trained on the train split, so the
+     * attacker's images are disjoint from every target's training images.
+     */
+    static Dataset attackerData(Dataset data) {
+        int val = data.size(Split.VAL), cut = (val * 3) / 4;
+        if (cut == 0 || cut == val) {
+            throw new IllegalArgumentException(data.info().name() + ": the no-box setting trains its surrogate on the"
+                    + " validation split, which has " + val + " samples; it needs at least 2");
+        }
+        return new Dataset() {
+            @Override
+            public DatasetInfo info() {
+                return data.info();
+            }
+
+            @Override
+            public int size(Split s) {
+                return switch (s) {
+                    case TRAIN -> cut;
+                    case VAL -> val - cut;
+                    default -> data.size(s);
+                };
+            }
+
+            @Override
+            public org.advmia.data.Sample get(Split s, int index) {
+                checkIndex(s, index);
+                return switch (s) {
+                    case TRAIN -> data.get(Split.VAL, index);
+                    case VAL -> data.get(Split.VAL, cut + index);
+                    default -> data.get(s, index);
+                };
+            }
+
+            @Override
+            public float[] label(Split s, int index) {
+                checkIndex(s, index);
+                return switch (s) {
+                    case TRAIN -> data.label(Split.VAL, index);
+                    case VAL -> data.label(Split.VAL, cut + index);
+                    default -> data.label(s, index);
+                };
+            }
+        };
+    }
+
+    /**
+     * The surrogate a setting crafts on, for the target tr. semi-white-box: the target's data and
+     * defense, the column's surrogate_model (default: the target's architecture) and seed + 1.
+     * no-box: natural training on {@link #attackerData}, seed + 2.
+     */
+    private TrainingResult surrogateFor(ResultsStore store, BenchmarkConfig.DatasetEntry d, Dataset data, TrainingResult tr,
+                                        KnowledgeSetting setting, String surrogateModel) throws IOException {
+        String arch = surrogateModel != null ? surrogateModel : tr.model();
+        if (setting == KnowledgeSetting.NO_BOX) {
+            return trainOrReuse(store, d, data, arch, new BenchmarkConfig.DefenseEntry("nat", 0, null, null),
+                    NO_BOX_SURROGATE, cfg.seed() + 2);
+        }
+        BenchmarkConfig.DefenseEntry def = cfg.defenses().stream().filter(e -> e.name().equals(tr.defense())).findFirst()
+                .orElse(new BenchmarkConfig.DefenseEntry(tr.defense(), tr.trainEps(), null, null));
+        return trainOrReuse(store, d, data, arch, def, SEMI_WHITE_BOX_SURROGATE, cfg.seed() + 1);
+    }
+
+    /** Builds the column's attack on the crafting model; a universal one is fitted first, on the attacker's train split. */
+    private Attack prepared(AttackSpec a, Model crafter, double eps, Dataset data, KnowledgeSetting setting) {
+        Attack at = a.create(crafter, eps, cfg.seed(), defaultLoss(data.info()));
+        if (at instanceof UniversalPerturbation u) {
+            u.fit(setting == KnowledgeSetting.NO_BOX ? attackerData(data) : data, Split.TRAIN, a.fitSampleCount());
+        }
+        return at;
     }
 
     // ---------------------------------------------------------------- cells
@@ -304,7 +420,17 @@ public final class BenchmarkRunner {
 
     private void evaluateCell(ResultsStore store, String runId, BenchmarkConfig.DatasetEntry d, Dataset data, Split split,
                               Model model, TrainingResult tr, String task, AttackSpec a, double eps, Progress bar) {
+        KnowledgeSetting setting = a == null ? KnowledgeSetting.WHITE_BOX : a.setting();
+        TrainingResult surrogate = null;
+        if (setting.usesSurrogate()) {
+            try {
+                surrogate = surrogateFor(store, d, data, tr, setting, a.surrogateModel());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
         Map<String, Object> id = new LinkedHashMap<>();
+        if (surrogate != null) id.put("surrogate", surrogate.hash());
         id.put("format", FORMAT);
         id.put("model", tr.hash());
         id.put("split", d.split());
@@ -323,23 +449,46 @@ public final class BenchmarkRunner {
             reused++;
         } else {
             String[] budget = {"clean data"};
+            Attack[] used = {null};
             long start = System.nanoTime();
-            DatasetEvaluation.Report r = DatasetEvaluation.run(model, data, split, d.evalSamples(), EVAL_BATCH,
-                    a == null ? null : m -> {
-                        Attack at = a.create(m, eps, cfg.seed(), defaultLoss(data.info()));
-                        int eot = Preprocessors.eotSamples(m);
-                        if (eot > 1) at.withEot(eot);
-                        budget[0] = a.budget(at);
-                        // Which adaptive evaluation a preprocessing defense got belongs next to the budget.
-                        if (m instanceof PreprocessedModel) budget[0] += "; " + Preprocessors.adaptiveEvaluation(m);
-                        return at;
-                    });
+            DatasetEvaluation.Report r;
+            Map<String, Double> universal = new LinkedHashMap<>();
+            try (Model crafter = surrogate == null ? null : load(surrogate, data.info())) {
+                // The target (m) is only scored; semi-white-box and no-box columns craft on the surrogate.
+                r = DatasetEvaluation.run(model, data, split, d.evalSamples(), EVAL_BATCH,
+                        a == null ? null : m -> {
+                            Model on = crafter != null ? crafter : m;
+                            Attack at = prepared(a, on, eps, data, setting);
+                            int eot = Preprocessors.eotSamples(on);
+                            if (eot > 1) at.withEot(eot);
+                            budget[0] = a.budget(at);
+                            // Which adaptive evaluation a preprocessing defense got belongs next to the budget.
+                            if (on instanceof PreprocessedModel) budget[0] += "; " + Preprocessors.adaptiveEvaluation(on);
+                            used[0] = at;
+                            return at;
+                        });
+                if (used[0] instanceof UniversalPerturbation u) {
+                    // Moosavi-Dezfooli et al.'s measure on the evaluated (held-out) images, and the
+                    // random-noise baseline of the same norm it must beat.
+                    universal.put("fooling_rate", UniversalPerturbation.foolingRate(model, data, split, d.evalSamples(),
+                            EVAL_BATCH, u.perturbation(), 0, 1));
+                    try (Tensor noise = u.randomNoiseOfSameNorm(cfg.seed())) {
+                        universal.put("random_fooling_rate", UniversalPerturbation.foolingRate(model, data, split,
+                                d.evalSamples(), EVAL_BATCH, noise, 0, 1));
+                    }
+                    u.release();
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
             double seconds = (System.nanoTime() - start) / 1e9;
             engineSeconds += seconds;
             List<String> warnings = new ArrayList<>(r.warnings());
             if (a == null) warnings.addAll(collapseWarning(r, data.info()));
+            Map<String, Double> metrics = numericMetrics(r);
+            metrics.putAll(universal);
             c = new CellResult(d.name(), task, tr.model(), tr.defense(), label, budget[0], eps, r.samples(),
-                    a == null ? seconds : r.seconds(), numericMetrics(r), warnings);
+                    a == null ? seconds : r.seconds(), metrics, warnings);
             store.putCell(key, runId, c);
             computed++;
         }
@@ -403,12 +552,18 @@ public final class BenchmarkRunner {
                                 List<TrainingResult> trained, Progress bar) throws IOException {
         BenchmarkConfig.Transfer t = cfg.transfer();
         int samples = t.samples() > 0 ? t.samples() : d.evalSamples();
-        for (TrainingResult src : trained) {
+        KnowledgeSetting setting = t.setting();
+        for (TrainingResult row : trained) {
+            // no-box rows craft on the row model's no-box surrogate, never on the row model itself.
+            TrainingResult src = setting == KnowledgeSetting.NO_BOX
+                    ? surrogateFor(store, d, data, row, setting, null) : row;
+            UniversalPerturbation[] fittedOnSource = {null};
             try (Model source = load(src, data.info())) {
                 for (TrainingResult dst : trained) {
                     Map<String, Object> id = new LinkedHashMap<>();
                     id.put("format", FORMAT);
                     id.put("source", src.hash());
+                    if (setting != KnowledgeSetting.SEMI_WHITE_BOX) id.put("setting", setting.key());
                     id.put("target", dst.hash());
                     id.put("split", d.split());
                     id.put("samples", samples);
@@ -429,11 +584,17 @@ public final class BenchmarkRunner {
                         try (Model target = src == dst ? null : load(dst, data.info())) {
                             Model evalOn = target == null ? source : target;
                             // The attack only ever sees the source: the target is queried for the verdict alone.
-                            r = DatasetEvaluation.run(evalOn, data, split, samples, EVAL_BATCH,
-                                    m -> t.attack().create(source, t.eps(), cfg.seed(), defaultLoss(data.info())));
+                            r = DatasetEvaluation.run(evalOn, data, split, samples, EVAL_BATCH, m -> {
+                                Attack at = fittedOnSource[0] != null ? fittedOnSource[0]
+                                        : prepared(t.attack(), source, t.eps(), data, setting);
+                                // A universal perturbation is fitted once per source and applied to every target.
+                                if (at instanceof UniversalPerturbation u) fittedOnSource[0] = u;
+                                return at;
+                            });
                         }
                         engineSeconds += (System.nanoTime() - start) / 1e9;
-                        tr = new TransferResult(d.name(), t.attack().label(), t.eps(), src.modelKey(), dst.modelKey(),
+                        String label = t.attack().label() + (setting == KnowledgeSetting.NO_BOX ? " [no-box]" : "");
+                        tr = new TransferResult(d.name(), label, t.eps(), row.modelKey(), dst.modelKey(),
                                 r.samples(), r.cleanAccuracy(), r.robustAccuracy(), r.seconds());
                         store.putTransfer(key, runId, tr);
                         computed++;
@@ -441,6 +602,8 @@ public final class BenchmarkRunner {
                     transfers.add(tr);
                     bar.tick();
                 }
+            } finally {
+                if (fittedOnSource[0] != null) fittedOnSource[0].release();
             }
         }
     }

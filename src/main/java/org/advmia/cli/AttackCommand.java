@@ -12,7 +12,9 @@ import org.advmia.attack.Attacks;
 import org.advmia.attack.DatasetEvaluation;
 import org.advmia.attack.TargetClasses;
 import org.advmia.defense.preprocess.Preprocessors;
+import org.advmia.attack.KnowledgeSetting;
 import org.advmia.attack.ThreatModel;
+import org.advmia.attack.UniversalPerturbation;
 import org.advmia.data.DataSpec;
 import org.advmia.data.Dataset;
 import org.advmia.data.DatasetInfo;
@@ -33,6 +35,8 @@ final class AttackCommand implements Main.Command {
                                    [--preprocess jpeg[:Q]|median[:K]|bit-depth[:B]|random-resize-pad[:S][,...]] [--eot N]
                                    [--split test] [--limit N] [--batch B] [--seed S] [--json]
                                    [--detector lid|mahalanobis|kd-bu [--fit-samples N] [--lambda L]]
+                                   [--setting white-box|semi-white-box|black-box|no-box]
+                                   [--surrogate FILE.safetensors] [--surrogate-model NAME] [--fit-limit N]
 
             Runs the attack on every sample of the split (or the first N) and reports clean and robust
             accuracy, attack success rate, perturbation sizes, gradient evaluations, queries and speed;
@@ -51,6 +55,16 @@ final class AttackCommand implements Main.Command {
             and against pgd-adaptive-detector, under "detector" and "detection". --attack pgd-adaptive-detector
             (needs --detector) attacks the model and the fitted detector together; --lambda weights the
             detector term (default 1).
+
+            Knowledge settings (docs/TAXONOMY.md): white-box (default) attacks the model itself; black-box
+            allows only score-based attacks (square, simba), which query its outputs; semi-white-box and
+            no-box craft on --surrogate (weights of --surrogate-model, default --model) and only evaluate
+            the target: semi-white-box for a surrogate trained on the same data with another architecture
+            or seed, no-box for one trained without the target's training data.
+            uap / uap-l2 fit one universal perturbation on the first --fit-limit (default 2000) images of the
+            train split (the val split under no-box; on the surrogate, if any) and report, besides the usual
+            keys, fit_split, fit_samples, its fooling_rate on the evaluated images and the
+            random_fooling_rate of random noise of the same norm.
             """;
 
     @Override
@@ -67,7 +81,8 @@ final class AttackCommand implements Main.Command {
         }
         Args a = Args.parse("attack", argv, Set.of("--data", "--model", "--weights", "--attack", "--eps", "--steps",
                 "--step-size", "--restarts", "--loss", "--targeted", "--preprocess", "--eot", "--split", "--limit", "--batch",
-                "--seed", "--detector", "--fit-samples", "--lambda"),
+                "--seed", "--detector", "--fit-samples", "--lambda", "--setting", "--surrogate", "--surrogate-model",
+                "--fit-limit"),
                 Set.of("--random-start", "--json"));
         String attackName = a.require("--attack").toLowerCase();
         boolean adaptive = Detectors.isAdaptiveAttack(attackName);
@@ -85,6 +100,13 @@ final class AttackCommand implements Main.Command {
             Long seed = a.longOrNull("--seed");
             targets = TargetClasses.parse(a.require("--targeted"), "--targeted", seed == null ? 0 : seed);
         }
+        KnowledgeSetting setting = KnowledgeSetting.parse(a.get("--setting", "white-box"), "--setting");
+        setting.check(attackName, a.has("--surrogate"), "--surrogate");
+        if (a.has("--surrogate-model") && !a.has("--surrogate")) {
+            throw new IllegalArgumentException("--surrogate-model needs --surrogate FILE.safetensors");
+        }
+        boolean universal = Attacks.isUniversal(attackName);
+        if (a.has("--fit-limit") && !universal) throw new IllegalArgumentException("--fit-limit applies to uap and uap-l2 only");
         Dataset data = DataSpec.open(a.require("--data"));
         DatasetInfo info = data.info();
         Split split = Split.parse(a.get("--split", "test"));
@@ -94,19 +116,37 @@ final class AttackCommand implements Main.Command {
         if (a.has("--preprocess")) {
             model = Preprocessors.wrap(model, a.require("--preprocess"), "--preprocess", seedValue == null ? 0 : seedValue);
         }
-        int eot = a.has("--eot") ? a.intValue("--eot", 1, 1) : Preprocessors.eotSamples(model);
+        Model surrogate = null;
+        if (a.has("--surrogate")) {
+            surrogate = Models.forData(a.get("--surrogate-model", a.require("--model")), info, 0);
+            SafeTensors.load(surrogate, Path.of(a.require("--surrogate")));
+        }
+        Model crafter = surrogate != null ? surrogate : model;
+        int eot = a.has("--eot") ? a.intValue("--eot", 1, 1) : Preprocessors.eotSamples(crafter);
         AttackLoss loss = a.has("--loss") ? AttackLoss.parse(a.require("--loss"))
                 : info.task() == Task.MULTILABEL ? AttackLoss.BCE : null;
         Attacks.Overrides o = new Attacks.Overrides(a.intOrNull("--steps", 0), a.doubleOrNull("--step-size"),
                 a.boolOrNull("--random-start"), a.intOrNull("--restarts", 1), a.longOrNull("--seed"), targets != null ? Boolean.TRUE : null, null, loss);
         int limit = a.intValue("--limit", 0, 0), batch = a.intValue("--batch", 100, 1);
         int samples = limit > 0 ? Math.min(limit, data.size(split)) : data.size(split);
+        UniversalPerturbation uap = null;
+        int fitLimit = a.intValue("--fit-limit", 2000, 0);
+        // A no-box attacker holds none of the target's training images: it fits on the validation split.
+        Split fitSplit = setting == KnowledgeSetting.NO_BOX ? Split.VAL : Split.TRAIN;
+        if (universal) {
+            err.println(attackName + ": fitting one perturbation on " + (fitLimit == 0 ? "all" : "up to " + fitLimit)
+                    + " images of the " + fitSplit.key() + " split" + (surrogate != null ? " (on the surrogate)" : ""));
+            uap = ((UniversalPerturbation) Attacks.create(attackName, crafter, eps, o)).fit(data, fitSplit, fitLimit);
+        }
+        UniversalPerturbation fitted = uap;
         Progress progress = new Progress(err, "attack " + attackName, (samples + batch - 1) / batch, false);
         DetectorRun det = detectorName == null ? null : DetectorRun.fit(detectorName, attackName, model, data, split,
                 eps, o, a.intValue("--fit-samples", 500, 2), limit, a.doubleOrNull("--lambda"), a.longOrNull("--seed"), err);
         DatasetEvaluation.Report r = DatasetEvaluation.run(model, data, split, limit, batch,
                 m -> {
-                    Attack at = adaptive ? det.adaptiveAttack(m, eps, o) : Attacks.create(attackName, m, eps, o);
+                    // The target (m) is only evaluated; outside white-box/black-box the attack sees the surrogate.
+                    Attack at = adaptive ? det.adaptiveAttack(m, eps, o)
+                            : fitted != null ? fitted : Attacks.create(attackName, crafter, eps, o);
                     if (eot > 1) at.withEot(eot);
                     progress.tick();
                     return at;
@@ -125,6 +165,19 @@ final class AttackCommand implements Main.Command {
         json.put("eot_samples", eot);
         json.putAll(r.toMap());
         if (det != null) det.addTo(json);
+        json.put("setting", setting.key());
+        if (surrogate != null) json.put("surrogate", a.require("--surrogate"));
+        if (uap != null) {
+            json.put("fit_split", fitSplit.key());
+            json.put("fit_samples", uap.fitSamples());
+            json.put("fooling_rate", UniversalPerturbation.foolingRate(model, data, split, limit, batch, uap.perturbation(),
+                    0, 1));
+            try (org.advmia.tensor.Tensor noise = uap.randomNoiseOfSameNorm(o.seed() == null ? 0 : o.seed())) {
+                json.put("random_fooling_rate", UniversalPerturbation.foolingRate(model, data, split, limit, batch, noise,
+                        0, 1));
+            }
+            uap.release();
+        }
         if (a.flag("--json")) {
             out.println(Json.write(json));
         } else {
@@ -140,11 +193,20 @@ final class AttackCommand implements Main.Command {
             out.printf("  %d gradient evaluations, %d queries, %.2f s, %.1f images/s%n", r.gradientEvaluations(),
                     r.queries(), r.seconds(), r.imagesPerSecond());
             r.taskMetrics().forEach((k, v) -> out.printf("  %-28s %.4f%n", k, v));
+            if (uap != null) {
+                out.printf("  setting %s; universal perturbation fitted on %d %s images%n", setting.key(),
+                        (int) json.get("fit_samples"), fitSplit.key());
+                out.printf("  fooling rate         %.4f   (random noise of the same norm: %.4f)%n",
+                        (double) json.get("fooling_rate"), (double) json.get("random_fooling_rate"));
+            } else if (setting != KnowledgeSetting.WHITE_BOX) {
+                out.printf("  setting %s%s%n", setting.key(), surrogate != null ? ", crafted on " + json.get("surrogate") : "");
+            }
             for (String w : r.warnings()) out.println("  WARNING: " + w);
             if (det != null) det.print(out);
         }
         if (det != null) det.close();
         model.close();
+        if (surrogate != null) surrogate.close();
         return Main.OK;
     }
 }

@@ -26,14 +26,23 @@ final class TrainCommand implements Main.Command {
                                   [--batch B] [--lr L] [--beta B] [--seed S] [--resume] [--steps K] [--step-size A]
                                   [--optimizer sgd|adam] [--weight-decay W] [--val-limit N] [--helper FILE.safetensors]
                                   [--awp-on pgd-at|trades] [--balanced true|false] [--stop-after K] [--quiet]
+                                  [--teacher FILE.safetensors] [--temperature T] [--pairing-weight L]
 
-            Defenses: nat, pgd-at, trades, mart, hat, fast-at, free-at, awp. Survey defaults: L-inf PGD-10
+            Defenses: nat, pgd-at, trades, mart, hat, fast-at, free-at, awp, distillation, feature-pairing.
+            Survey defaults: L-inf PGD-10
             inner attack with step 0.5, 0.5, 1, 2 /255 at eps 1, 2, 4, 8 /255 (eps/4 otherwise), beta 6,
             SGD momentum 0.9 with a one-cycle schedule (Adam for segmentation), class-balanced sampling.
             The checkpoint is selected on the VALIDATION split (PGD-20 robust accuracy, or clean accuracy
             for nat) and written atomically to --out; FILE.ckpt holds the full training state for --resume.
             hat needs a naturally trained helper (--helper); without one it first trains a nat helper.
             --stop-after K returns after K epochs (the schedule still spans --epochs); continue with --resume.
+            distillation (Papernot et al. 2016) trains the student on the soft labels softmax(z_teacher / T) of
+            a teacher trained at the same --temperature (default 100); without --teacher it first trains that
+            teacher (FILE.teacher.safetensors). The student is saved for deployment at T = 1 (raw logits, not
+            divided by T), which is where its softmax saturates; no --eps needed, selection on clean accuracy,
+            Adam by default (the logits must grow about T-fold). feature-pairing is PGD-AT plus
+            --pairing-weight (default 1) x the mean squared distance between the clean and adversarial
+            feature maps of the model's last convolutional stage.
             """;
 
     @Override
@@ -49,14 +58,15 @@ final class TrainCommand implements Main.Command {
         }
         Args a = Args.parse("train", argv, Set.of("--data", "--model", "--defense", "--eps", "--epochs", "--out", "--batch",
                 "--lr", "--beta", "--seed", "--steps", "--step-size", "--optimizer", "--weight-decay", "--val-limit",
-                "--helper", "--awp-on", "--stop-after"), Set.of("--resume", "--quiet", "--balanced"));
+                "--helper", "--awp-on", "--stop-after", "--teacher", "--temperature", "--pairing-weight"), Set.of("--resume", "--quiet", "--balanced"));
         String defenseName = a.require("--defense").toLowerCase();
         if (!Defenses.NAMES.contains(defenseName)) {
             throw new IllegalArgumentException("unknown defense '" + defenseName + "'. Valid defenses: "
                     + String.join(", ", Defenses.NAMES));
         }
         double eps = a.has("--eps") ? ThreatModel.parseEps(a.require("--eps"), "--eps") : 0;
-        if (!defenseName.equals("nat") && !a.has("--eps")) throw new IllegalArgumentException(defenseName + " needs --eps");
+        boolean distillation = defenseName.equals("distillation");
+        if (!defenseName.equals("nat") && !distillation && !a.has("--eps")) throw new IllegalArgumentException(defenseName + " needs --eps");
         int epochs = a.intOrNull("--epochs", 1) == null ? fail("train needs --epochs") : a.intOrNull("--epochs", 1);
         Path outFile = Path.of(a.require("--out"));
         Dataset data = DataSpec.open(a.require("--data"));
@@ -64,7 +74,7 @@ final class TrainCommand implements Main.Command {
         long seed = a.longOrNull("--seed") == null ? 0 : a.longOrNull("--seed");
         String modelName = a.require("--model");
         boolean segmentation = info.task() == Task.SEGMENTATION;
-        String optimizer = a.get("--optimizer", segmentation ? "adam" : "sgd");
+        String optimizer = a.get("--optimizer", segmentation || distillation ? "adam" : "sgd");
         double lr = a.doubleOrNull("--lr") != null ? a.doubleOrNull("--lr") : optimizer.equals("adam") ? 1e-3 : 0.05;
         DefenseConfig base = DefenseConfig.survey(eps).withSeed(seed);
         DefenseConfig cfg = new DefenseConfig(eps, a.intValue("--steps", base.steps(), 0),
@@ -74,18 +84,29 @@ final class TrainCommand implements Main.Command {
         Trainer.Config tc = new Trainer.Config(epochs, a.intValue("--batch", 128, 1), lr, optimizer, 0.9,
                 a.doubleOrNull("--weight-decay") != null ? a.doubleOrNull("--weight-decay") : 5e-4,
                 !"false".equals(a.get("--balanced", "true")), seed, a.intValue("--val-limit", 1000, 0),
-                !defenseName.equals("nat"));
+                !defenseName.equals("nat") && !distillation);
+        Defenses.Extra extra = new Defenses.Extra(
+                a.doubleOrNull("--temperature") != null ? a.doubleOrNull("--temperature") : Defenses.Extra.defaults().temperature(),
+                a.doubleOrNull("--pairing-weight") != null ? a.doubleOrNull("--pairing-weight")
+                        : Defenses.Extra.defaults().pairingWeight());
+        if (a.has("--teacher") && !distillation) throw new IllegalArgumentException("--teacher applies to --defense distillation only");
         boolean quiet = a.flag("--quiet");
         Model helper = null;
         try (Model model = Models.forData(modelName, info, seed)) {
             if (defenseName.equals("hat")) helper = hatHelper(a, modelName, data, info, tc, outFile, quiet, err);
-            Defense defense = Defenses.create(defenseName, cfg, helper, "trades".equals(a.get("--awp-on", "pgd-at")));
+            if (distillation) helper = teacher(a, modelName, data, info, tc, outFile, quiet, err, extra.temperature());
+            Defense defense = Defenses.create(defenseName, cfg, helper, "trades".equals(a.get("--awp-on", "pgd-at")), extra);
             Map<String, String> md = new LinkedHashMap<>();
             md.put("model", modelName);
             md.put("defense", defenseName);
             md.put("eps", Double.toString(eps));
             md.put("data", info.name());
             md.put("seed", Long.toString(seed));
+            if (distillation) {
+                md.put("temperature", Double.toString(extra.temperature()));
+                md.put("deployed_temperature", "1");
+            }
+            if (defenseName.equals("feature-pairing")) md.put("pairing_weight", Double.toString(extra.pairingWeight()));
             TrainingProgress listener = new TrainingProgress(err, defenseName, epochs, quiet);
             Trainer.Result r = Trainer.train(model, defense, data, tc, outFile, a.flag("--resume"), md, listener,
                     a.intValue("--stop-after", epochs, 1));
@@ -101,6 +122,41 @@ final class TrainCommand implements Main.Command {
 
     private static int fail(String msg) {
         throw new IllegalArgumentException(msg);
+    }
+
+    /**
+     * Distillation's teacher: --teacher FILE (its "temperature" metadata, when present, must match),
+     * or one trained here at T on the same data and schedule.
+     */
+    private static Model teacher(Args a, String modelName, Dataset data, DatasetInfo info, Trainer.Config tc,
+                                 Path outFile, boolean quiet, PrintStream err, double temperature) throws Exception {
+        Model teacher = Models.forData(modelName, info, tc.seed() + 1);
+        if (a.has("--teacher")) {
+            Path file = Path.of(a.require("--teacher"));
+            Map<String, String> md = SafeTensors.load(teacher, file);
+            String t = md.get("temperature");
+            if (t != null && Math.abs(Double.parseDouble(t) - temperature) > 1e-9 * temperature) {
+                teacher.close();
+                throw new IllegalArgumentException("--teacher " + file + " was trained at temperature " + t
+                        + ", not --temperature " + temperature);
+            }
+            if (t == null) err.println("distillation: --teacher " + file + " records no temperature; assuming it was"
+                    + " trained at T = " + temperature);
+            return teacher;
+        }
+        err.println("distillation: no --teacher given; training a teacher at T = " + temperature + " first");
+        Path teacherOut = outFile.resolveSibling(outFile.getFileName() + ".teacher.safetensors");
+        Trainer.Config teacherCfg = new Trainer.Config(tc.epochs(), tc.batchSize(), tc.lr(), tc.optimizer(), tc.momentum(),
+                tc.weightDecay(), tc.balanced(), tc.seed() + 1, tc.valLimit(), false);
+        Map<String, String> md = new LinkedHashMap<>();
+        md.put("role", "distillation teacher");
+        md.put("model", modelName);
+        md.put("temperature", Double.toString(temperature));
+        Trainer.train(teacher, org.advmia.defense.DefensiveDistillation.teacherObjective(DefenseConfig.survey(0)
+                .withSeed(tc.seed() + 1), temperature), data, teacherCfg, teacherOut, false, md,
+                new TrainingProgress(err, "distillation teacher", tc.epochs(), quiet));
+        SafeTensors.load(teacher, teacherOut);
+        return teacher;
     }
 
     private static Model hatHelper(Args a, String modelName, Dataset data, DatasetInfo info, Trainer.Config tc,

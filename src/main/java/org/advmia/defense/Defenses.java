@@ -7,13 +7,32 @@ import org.advmia.nn.Model;
 public final class Defenses {
     private Defenses() {}
 
-    public static final List<String> NAMES = List.of("nat", "pgd-at", "trades", "mart", "hat", "fast-at", "free-at", "awp");
+    public static final List<String> NAMES = List.of("nat", "pgd-at", "trades", "mart", "hat", "fast-at", "free-at", "awp",
+            "distillation", "feature-pairing");
+
+    /**
+     * Settings that only some defenses read: distillation's temperature T, feature pairing's
+     * weight lambda.
+     */
+    public record Extra(double temperature, double pairingWeight) {
+        public static Extra defaults() {
+            return new Extra(DefensiveDistillation.DEFAULT_TEMPERATURE, FeaturePairing.DEFAULT_WEIGHT);
+        }
+    }
 
     /**
      * Builds a defense. HAT needs a naturally trained helper model; AWP runs on top of PGD-AT
      * unless {@code awpOnTrades} is set.
      */
     public static Defense create(String name, DefenseConfig config, Model helper, boolean awpOnTrades) {
+        return create(name, config, helper, awpOnTrades, Extra.defaults());
+    }
+
+    /**
+     * As above; {@code helper} is also distillation's teacher (trained at extra.temperature, see
+     * {@link DefensiveDistillation#teacherObjective}).
+     */
+    public static Defense create(String name, DefenseConfig config, Model helper, boolean awpOnTrades, Extra extra) {
         return switch (name.toLowerCase()) {
             case "nat" -> new NaturalTraining(config);
             case "pgd-at" -> new PgdAdversarialTraining(config);
@@ -24,6 +43,8 @@ public final class Defenses {
             case "free-at" -> new FreeAdversarialTraining(config);
             case "awp" -> new AdversarialWeightPerturbation(config,
                     awpOnTrades ? new Trades(config) : new PgdAdversarialTraining(config));
+            case "distillation" -> new DefensiveDistillation(config, helper, extra.temperature());
+            case "feature-pairing" -> new FeaturePairing(config, extra.pairingWeight());
             default -> throw new IllegalArgumentException("unknown defense '" + name + "'. Valid defenses: "
                     + String.join(", ", NAMES));
         };

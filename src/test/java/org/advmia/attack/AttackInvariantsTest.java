@@ -107,7 +107,10 @@ class AttackInvariantsTest {
             // One FGSM step is weaker than the iterative attacks. SimBA tries each of the 144 DCT
             // directions of a 12 x 12 image once with a fixed step (one pass, as in the paper), so
             // it cannot search the whole ball; it lands near 0.15 here, far below clean accuracy 1.0.
-            double limit = name.equals("fgsm") ? 0.35 : name.equals("simba") ? 0.3 : 0.05;
+            // A universal perturbation is one delta for all 120 images of 4 balanced classes: sending
+            // every image to one class leaves that class's quarter correct, so it may keep up to 0.25
+            // (+0.05 slack).
+            double limit = name.equals("fgsm") ? 0.35 : name.equals("simba") ? 0.3 : Attacks.isUniversal(name) ? 0.3 : 0.05;
             assertTrue(m.robustAccuracy() <= limit, name + " robust accuracy " + m.robustAccuracy() + " at eps " + eps);
         }
     }
