@@ -246,17 +246,24 @@ def train_step(model, opt, defense, x, y):
     return loss.item()
 
 
+CPU = []   # process CPU seconds of the last timed() call's rounds
+
+
 def timed(fn, rounds):
     t = []
+    CPU.clear()
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         t.append(time.perf_counter() - t0)
+        CPU.append(time.process_time() - c0)
     return statistics.median(t), min(t)
 
 
 def row_json(name, row, batch, threads, **fields):
     out = {"impl": "torch", "row": row, "model": name, "batch": batch, "threads": threads}
+    if CPU and row != "flops":
+        fields["cpu_seconds"] = statistics.median(CPU)
     out.update({k: (round(v, 6) if isinstance(v, float) else v) for k, v in fields.items()})
     print(json.dumps(out), flush=True)
 

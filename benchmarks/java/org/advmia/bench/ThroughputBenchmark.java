@@ -188,13 +188,18 @@ public final class ThroughputBenchmark {
         Tensor[] d = data(be, mc, mc.batch(), 1);
         try (Model model = mc.build(0)) {
             pgdSeconds(model, d[0], d[1], 2);   // warm-up: JIT, allocator pool, thread pool
-            double[] t = new double[rounds];
-            for (int r = 0; r < rounds; r++) t[r] = pgdSeconds(model, d[0], d[1], steps);
+            double[] t = new double[rounds], cpu = new double[rounds];
+            for (int r = 0; r < rounds; r++) {
+                double[] wc = pgdWallAndCpu(model, d[0], d[1], steps);
+                t[r] = wc[0];
+                cpu[r] = wc[1];
+            }
             double s = median(t);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("seconds", s);
             m.put("seconds_min", Arrays.stream(t).min().getAsDouble());
             m.put("images_per_s", mc.batch() / s);
+            m.put("cpu_seconds", median(cpu));
             m.put("rounds", rounds);
             return m;
         } finally {
@@ -284,13 +289,18 @@ public final class ThroughputBenchmark {
         Tensor[] d = data(be, mc, mc.batch(), 1);
         try (Model model = mc.build(0)) {
             apgdSeconds(model, d[0], d[1], 2, 1);
-            double[] t = new double[rounds];
-            for (int r = 0; r < rounds; r++) t[r] = apgdSeconds(model, d[0], d[1], steps, targets);
+            double[] t = new double[rounds], cpu = new double[rounds];
+            for (int r = 0; r < rounds; r++) {
+                long c0 = OS.getProcessCpuTime();
+                t[r] = apgdSeconds(model, d[0], d[1], steps, targets);
+                cpu[r] = (OS.getProcessCpuTime() - c0) / 1e9;
+            }
             double s = median(t);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("budget", "APGD-CE " + steps + " steps + APGD-T " + targets + " targets x " + steps + " steps, all images");
             m.put("seconds", s);
             m.put("seconds_per_1000", s * 1000 / mc.batch());
+            m.put("cpu_seconds", median(cpu));
             m.put("rounds", rounds);
             return m;
         } finally {
@@ -316,12 +326,12 @@ public final class ThroughputBenchmark {
         Defense defense = Defenses.create(defenseName, cfg, null, false);
         try (Model model = mc.build(0);
              Sgd opt = new Sgd(model.namedParameters(), 0.01, 0.9, 5e-4)) {
-            double[] t = new double[rounds];
+            double[] t = new double[rounds], cpu = new double[rounds];
             long step = 0;
             for (int r = -1; r < rounds; r++) {
                 // Round -1 is a warm-up of two batches (JIT, allocator pool, thread pool).
                 int nb = r < 0 ? Math.min(2, batches) : batches;
-                long t0 = System.nanoTime();
+                long t0 = System.nanoTime(), c0 = OS.getProcessCpuTime();
                 for (int b = 0; b < nb; b++) {
                     defense.beginStep(step++);
                     try (MemoryScope s = MemoryScope.open()) {
@@ -329,7 +339,10 @@ public final class ThroughputBenchmark {
                     }
                 }
                 be.synchronize();
-                if (r >= 0) t[r] = (System.nanoTime() - t0) / 1e9;
+                if (r >= 0) {
+                    t[r] = (System.nanoTime() - t0) / 1e9;
+                    cpu[r] = (OS.getProcessCpuTime() - c0) / 1e9;
+                }
             }
             double s = median(t);
             Map<String, Object> m = new LinkedHashMap<>();
@@ -337,6 +350,7 @@ public final class ThroughputBenchmark {
             m.put("seconds", s);
             m.put("seconds_min", Arrays.stream(t).min().getAsDouble());
             m.put("images_per_s", batches * mc.batch() / s);
+            m.put("cpu_seconds", median(cpu));
             m.put("rounds", rounds);
             return m;
         } finally {
