@@ -67,7 +67,7 @@ def main(path):
     if budget:
         print(f"\nAutoAttack row budget (both sides): {budget}; FAB-T and Square are not compared.")
 
-    print("\n| model | impl | Fast-AT / NAT | PGD-AT / NAT | TRADES / NAT |")
+    print("\n| model | impl | Fast-AT / NAT wall (CPU time) | PGD-AT / NAT | TRADES / NAT |")
     print("|---|---|---:|---:|---:|")
     for m in models:
         for impl in ("advmia", "torch"):
@@ -77,7 +77,9 @@ def main(path):
             cells = []
             for row in ("fast-at", "pgd-at", "trades"):
                 r = get.get((impl, m, row, None))
-                cells.append(f"{r['seconds'] / nat['seconds']:.2f}x" if r else "")
+                cpu = (f" ({r['cpu_seconds'] / nat['cpu_seconds']:.2f}x CPU)"
+                       if r and r.get("cpu_seconds") and nat.get("cpu_seconds") else "")
+                cells.append(f"{r['seconds'] / nat['seconds']:.2f}x{cpu}" if r else "")
             print(f"| {m} | {impl} | " + " | ".join(cells) + " |")
 
     steps = [r for r in rows if r["row"] == "pgdstep"]
