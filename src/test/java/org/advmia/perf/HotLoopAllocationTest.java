@@ -171,6 +171,36 @@ class HotLoopAllocationTest {
                 defense + ": Java bytes per step grow with the batch: " + small[1] + " at batch 4, " + large[1] + " at 32");
     }
 
+    /**
+     * Control: the two instruments see what the other tests forbid. A step that copies its input
+     * to the host differs by more than the slack between batch 4 and batch 32, and a step that
+     * asks for a buffer of a size the pool has not seen reaches the system allocator.
+     */
+    @org.junit.jupiter.api.Test
+    void theInstrumentsSeeAHostCopyAndAPoolMiss() {
+        Backend be = Backends.defaultBackend();
+        long[] perStep = new long[2];
+        int[] sizes = {4, 32};
+        try (MemoryScope s = MemoryScope.open()) {
+            for (int k = 0; k < 2; k++) {
+                Tensor[] d = batch(be, sizes[k], 1, 28);
+                for (int i = 0; i < 3; i++) Backends.toFloatArray(d[0]);
+                long j0 = javaBytes();
+                for (int i = 0; i < STEPS; i++) Backends.toFloatArray(d[0]);
+                perStep[k] = (javaBytes() - j0) / STEPS;
+            }
+            assertTrue(perStep[1] - perStep[0] > BATCH_SLACK_BYTES, "a per-step host copy must exceed the slack: "
+                    + perStep[0] + " B at batch 4, " + perStep[1] + " B at batch 32");
+            long sys0 = systemAllocations(be);
+            for (int i = 0; i < STEPS; i++) {
+                try (MemoryScope step = MemoryScope.open()) {
+                    be.empty(DType.FLOAT32, Shape.of(1_000_003 + 64L * i));   // a new size class each step
+                }
+            }
+            assertEquals(STEPS, systemAllocations(be) - sys0, "every new size must reach the system allocator");
+        }
+    }
+
     /** A model with batch norm and residual fan-out (autograd's gradient copies, BN's saved statistics). */
     @org.junit.jupiter.api.Test
     void residualNetworkTrainingStepsAllocateNothingNative() {
