@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
     --aa-targets) AA_TARGETS="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "throughput_compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
