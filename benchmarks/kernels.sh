@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
     --quick) TIMING="-wi 1 -i 2 -w 500ms -r 500ms"; shift ;;
     --no-build) GOAL=""; shift ;;
     --) shift; EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "kernels.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
