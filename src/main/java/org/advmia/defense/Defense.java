@@ -4,7 +4,6 @@ import org.advmia.attack.Attack;
 import org.advmia.attack.AttackResult;
 import org.advmia.attack.Attacks;
 import org.advmia.autograd.Variable;
-import org.advmia.backend.Backend;
 import org.advmia.backend.Backends;
 import org.advmia.nn.Model;
 import org.advmia.optim.Optimizer;
@@ -106,10 +105,8 @@ public abstract class Defense {
                 : org.advmia.attack.AttackLoss.CE;
         Attack a = Attacks.create("pgd", model, config.eps(),
                 new Attacks.Overrides(steps, stepSize, randomStart, 1, stepSeed(), null, null, loss));
-        try (AttackResult r = a.run(x, y, null)) {
-            Backend b = Backends.of(x);
-            Tensor out = b.duplicate(r.adversarial());
-            return out;
+        try (AttackResult r = a.craft(x, y, null)) {
+            return Backends.of(x).duplicate(r.adversarial());
         } finally {
             if (training) model.train();
         }
