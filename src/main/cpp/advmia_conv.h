@@ -23,6 +23,9 @@ constexpr int kConvGeomLen = 16;
 
 inline int conv_geom(const char* op, const long* a, ConvGeom* g) {
   if (!a) return fail("%s: null geometry array", op);
+  // Every path but depthwise ends in a GEMM through function pointers that adv_init_blas fills;
+  // a call before it would jump to null and take the JVM down.
+  if (!blas().sgemm || !blas().dgemm) return fail("%s: OpenBLAS was not initialised (adv_init_blas)", op);
   *g = ConvGeom{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]};
   if (g->N < 0 || g->C <= 0 || g->H <= 0 || g->W <= 0 || g->Cout <= 0 || g->KH <= 0 || g->KW <= 0)
     return fail("%s: sizes must be positive (N=%ld C=%ld H=%ld W=%ld Cout=%ld kernel=%ldx%ld)", op, g->N, g->C, g->H, g->W,
