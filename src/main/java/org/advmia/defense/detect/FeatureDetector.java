@@ -169,11 +169,17 @@ abstract class FeatureDetector implements Detector {
                     + "); its statistics describe those weights only, so fit it again for these");
         }
         long seed = r.longMeta("seed", Long.MIN_VALUE);
-        FeatureDetector d = switch (name) {
-            case "lid" -> new LidDetector(seed, (int) r.longMeta("k", 1));
-            case "mahalanobis" -> MahalanobisDetector.fromFile(seed, r);
-            default -> new KernelDensityDetector(seed);
-        };
+        FeatureDetector d;
+        try {
+            d = switch (name) {
+                case "lid" -> new LidDetector(seed, (int) Math.min(r.longMeta("k", 1), LidDetector.REFERENCE));
+                case "mahalanobis" -> MahalanobisDetector.fromFile(seed, r);
+                default -> new KernelDensityDetector(seed);
+            };
+        } catch (IllegalArgumentException e) {
+            // The constructors' own checks do not know the file.
+            throw new IllegalArgumentException(e.getMessage().startsWith(f) ? e.getMessage() : f + ": " + e.getMessage(), e);
+        }
         try {
             d.model = model;
             d.inputShape = input;

@@ -163,6 +163,14 @@ class DetectorFileTest {
         rewrite(f, nan, t -> t.put("regression.bias", Backends.tensor(DType.FLOAT64, new double[] {Double.NaN}, 1)).close());
         refused(nan, net, "holds NaN");
 
+        Path unknown = dir.resolve("unknown.safetensors");
+        rewriteMetadata(f, unknown, m -> m.put("detector", "odin"));
+        refused(unknown, net, "unknown detector 'odin'. Valid detectors: lid, mahalanobis, kd-bu");
+
+        Path k = dir.resolve("k.safetensors");
+        rewriteMetadata(f, k, m -> m.put("k", "-3"));
+        refused(k, net, "metadata 'k' is '-3', expected an integer >= 1");
+
         byte[] all = Files.readAllBytes(f);
         for (int keep : new int[] {all.length - 8, all.length / 2, 12, 3, 0}) {
             Path cut = dir.resolve("cut" + keep + ".safetensors");
@@ -202,6 +210,14 @@ class DetectorFileTest {
     private static void rewrite(Path from, Path to, Consumer<LinkedHashMap<String, Tensor>> edit) throws IOException {
         try (SafeTensors.Contents c = SafeTensors.read(from, DType.FLOAT64)) {
             edit.accept(c.tensors);
+            SafeTensors.write(to, c.tensors, c.metadata);
+        }
+    }
+
+    /** Copies a detector file with its metadata edited. */
+    private static void rewriteMetadata(Path from, Path to, Consumer<LinkedHashMap<String, String>> edit) throws IOException {
+        try (SafeTensors.Contents c = SafeTensors.read(from, DType.FLOAT64)) {
+            edit.accept(c.metadata);
             SafeTensors.write(to, c.tensors, c.metadata);
         }
     }
