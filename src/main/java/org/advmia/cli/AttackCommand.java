@@ -34,7 +34,7 @@ final class AttackCommand implements Main.Command {
                                    [--loss ce|cw|dlr|bce|dice] [--targeted random|least-likely|next|CLASS]
                                    [--preprocess jpeg[:Q]|median[:K]|bit-depth[:B]|random-resize-pad[:S][,...]] [--eot N]
                                    [--split test] [--limit N] [--batch B] [--seed S] [--json]
-                                   [--detector lid|mahalanobis|kd-bu [--fit-samples N] [--lambda L]]
+                                   [--detector lid|mahalanobis|kd-bu [--fit-samples N] | --detector-file FILE] [--lambda L]
                                    [--setting white-box|semi-white-box|black-box|no-box]
                                    [--surrogate FILE.safetensors] [--surrogate-model NAME] [--fit-limit N]
 
@@ -53,8 +53,10 @@ final class AttackCommand implements Main.Command {
             inputs, default 500, against the attack's examples on them; with --attack pgd-adaptive-detector,
             against PGD's) and adds its AUROC and TPR at 5% FPR on the evaluated inputs, against the attack
             and against pgd-adaptive-detector, under "detector" and "detection". --attack pgd-adaptive-detector
-            (needs --detector) attacks the model and the fitted detector together; --lambda weights the
-            detector term (default 1).
+            (needs --detector or --detector-file) attacks the model and the fitted detector together; --lambda
+            weights the detector term (default 1). --detector-file FILE loads a detector saved by
+            `advmia train --detector` (for the same model and weights) instead of fitting one, and measures
+            and lends it the same way; "detection" then also holds "file".
 
             Knowledge settings (docs/TAXONOMY.md): white-box (default) attacks the model itself; black-box
             allows only score-based attacks (square, simba), which query its outputs; semi-white-box and
@@ -81,7 +83,7 @@ final class AttackCommand implements Main.Command {
         }
         Args a = Args.parse("attack", argv, Set.of("--data", "--model", "--weights", "--attack", "--eps", "--steps",
                 "--step-size", "--restarts", "--loss", "--targeted", "--preprocess", "--eot", "--split", "--limit", "--batch",
-                "--seed", "--detector", "--fit-samples", "--lambda", "--setting", "--surrogate", "--surrogate-model",
+                "--seed", "--detector", "--detector-file", "--fit-samples", "--lambda", "--setting", "--surrogate", "--surrogate-model",
                 "--fit-limit"),
                 Set.of("--random-start", "--json"));
         String attackName = a.require("--attack").toLowerCase();
@@ -89,9 +91,19 @@ final class AttackCommand implements Main.Command {
         if (!adaptive) Attacks.requireKnown(attackName);   // before loading any data
         String detectorName = a.has("--detector") ? a.require("--detector").toLowerCase() : null;
         if (detectorName != null) Detectors.requireKnown(detectorName);
-        if (adaptive && detectorName == null) {
+        Path detectorFile = a.has("--detector-file") ? Path.of(a.require("--detector-file")) : null;
+        if (detectorName != null && detectorFile != null) {
+            throw new IllegalArgumentException("--detector " + detectorName + " fits a detector and --detector-file "
+                    + detectorFile + " loads a fitted one; give one of them, not both");
+        }
+        if (detectorFile != null && a.has("--fit-samples")) {
+            throw new IllegalArgumentException("--fit-samples applies to --detector NAME; --detector-file " + detectorFile
+                    + " is already fitted");
+        }
+        if (adaptive && detectorName == null && detectorFile == null) {
             throw new IllegalArgumentException("--attack " + attackName + " attacks a model and a detector together;"
-                    + " name the detector with --detector " + String.join("|", Detectors.NAMES));
+                    + " name the detector with --detector " + String.join("|", Detectors.NAMES)
+                    + " or load one with --detector-file FILE");
         }
         double eps = ThreatModel.parseEps(a.require("--eps"), "--eps");
         TargetClasses targets = null;
@@ -140,8 +152,11 @@ final class AttackCommand implements Main.Command {
         }
         UniversalPerturbation fitted = uap;
         Progress progress = new Progress(err, "attack " + attackName, (samples + batch - 1) / batch, false);
-        DetectorRun det = detectorName == null ? null : DetectorRun.fit(detectorName, attackName, model, data, split,
-                eps, o, a.intValue("--fit-samples", 500, 2), limit, a.doubleOrNull("--lambda"), a.longOrNull("--seed"), err);
+        DetectorRun det = detectorFile != null
+                ? DetectorRun.load(detectorFile, attackName, model, data, split, eps, o, limit, a.doubleOrNull("--lambda"),
+                        a.longOrNull("--seed"), err)
+                : detectorName == null ? null : DetectorRun.fit(detectorName, attackName, model, data, split, eps, o,
+                        a.intValue("--fit-samples", 500, 2), limit, a.doubleOrNull("--lambda"), a.longOrNull("--seed"), err);
         DatasetEvaluation.Report r = DatasetEvaluation.run(model, data, split, limit, batch,
                 m -> {
                     // The target (m) is only evaluated; outside white-box/black-box the attack sees the surrogate.

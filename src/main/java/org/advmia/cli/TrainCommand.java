@@ -5,19 +5,23 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import org.advmia.attack.Attacks;
 import org.advmia.attack.ThreatModel;
 import org.advmia.benchmark.TrainingProgress;
 import org.advmia.data.DataSpec;
 import org.advmia.data.Dataset;
 import org.advmia.data.DatasetInfo;
+import org.advmia.data.Split;
 import org.advmia.data.Task;
 import org.advmia.defense.Defense;
 import org.advmia.defense.DefenseConfig;
 import org.advmia.defense.Defenses;
 import org.advmia.defense.Trainer;
+import org.advmia.defense.detect.Detectors;
 import org.advmia.nn.Model;
 import org.advmia.nn.models.Models;
 import org.advmia.nn.SafeTensors;
+import org.advmia.util.Json;
 
 /** `advmia train`: trains a model with a defense and writes PyTorch-loadable safetensors weights. */
 final class TrainCommand implements Main.Command {
@@ -27,6 +31,8 @@ final class TrainCommand implements Main.Command {
                                   [--optimizer sgd|adam] [--weight-decay W] [--val-limit N] [--helper FILE.safetensors]
                                   [--awp-on pgd-at|trades] [--balanced true|false] [--stop-after K] [--quiet]
                                   [--teacher FILE.safetensors] [--temperature T] [--pairing-weight L]
+                                  [--detector lid|mahalanobis|kd-bu [--detector-out FILE] [--fit-samples N] [--lambda L]]
+                                  [--json]
 
             Defenses: nat, pgd-at, trades, mart, hat, fast-at, free-at, awp, distillation, feature-pairing.
             Survey defaults: L-inf PGD-10
@@ -43,6 +49,14 @@ final class TrainCommand implements Main.Command {
             Adam by default (the logits must grow about T-fold). feature-pairing is PGD-AT plus
             --pairing-weight (default 1) x the mean squared distance between the clean and adversarial
             feature maps of the model's last convolutional stage.
+            --detector NAME, after training, fits that adversarial-example detector on the selected checkpoint
+            (feature statistics of the first --fit-samples training inputs, default 500; logistic regression on
+            those clean inputs against their PGD examples at --eps, which it therefore needs), saves it to
+            --detector-out (default: FILE.detector-NAME.safetensors, FILE being --out without .safetensors)
+            and reports its AUROC and TPR at 5% FPR on the validation split (--val-limit inputs) against PGD
+            and against pgd-adaptive-detector (--lambda weights its detector term, default 1). Load it with
+            `advmia attack --detector-file`. --json prints exactly one JSON object on stdout (training result
+            keys, and "detector" and "detection" as in `advmia attack --json`).
             """;
 
     @Override
@@ -58,7 +72,8 @@ final class TrainCommand implements Main.Command {
         }
         Args a = Args.parse("train", argv, Set.of("--data", "--model", "--defense", "--eps", "--epochs", "--out", "--batch",
                 "--lr", "--beta", "--seed", "--steps", "--step-size", "--optimizer", "--weight-decay", "--val-limit",
-                "--helper", "--awp-on", "--stop-after", "--teacher", "--temperature", "--pairing-weight"), Set.of("--resume", "--quiet", "--balanced"));
+                "--helper", "--awp-on", "--stop-after", "--teacher", "--temperature", "--pairing-weight", "--detector",
+                "--detector-out", "--fit-samples", "--lambda"), Set.of("--resume", "--quiet", "--balanced", "--json"));
         String defenseName = a.require("--defense").toLowerCase();
         if (!Defenses.NAMES.contains(defenseName)) {
             throw new IllegalArgumentException("unknown defense '" + defenseName + "'. Valid defenses: "
@@ -91,8 +106,25 @@ final class TrainCommand implements Main.Command {
                         : Defenses.Extra.defaults().pairingWeight());
         if (a.has("--teacher") && !distillation) throw new IllegalArgumentException("--teacher applies to --defense distillation only");
         boolean quiet = a.flag("--quiet");
+        String detectorName = a.has("--detector") ? a.require("--detector").toLowerCase() : null;
+        if (detectorName == null) {
+            for (String f : new String[] {"--detector-out", "--fit-samples", "--lambda"}) {
+                if (a.has(f)) throw new IllegalArgumentException(f + " applies to --detector NAME only");
+            }
+        } else {
+            Detectors.requireKnown(detectorName);
+            if (!a.has("--eps") || !(eps > 0)) {
+                throw new IllegalArgumentException("--detector " + detectorName + " needs --eps > 0: the PGD budget of the"
+                        + " adversarial inputs it is fitted and measured on");
+            }
+        }
+        Path detectorOut = detectorName == null ? null : a.has("--detector-out") ? Path.of(a.require("--detector-out"))
+                : defaultDetectorFile(outFile, detectorName);
+        int fitSamples = a.intValue("--fit-samples", 500, 2);
+        Double lambda = a.doubleOrNull("--lambda");
         Model helper = null;
         try (Model model = Models.forData(modelName, info, seed)) {
+            if (detectorName != null) Detectors.requireSupported(model, "--detector " + detectorName);
             if (defenseName.equals("hat")) helper = hatHelper(a, modelName, data, info, tc, outFile, quiet, err);
             if (distillation) helper = teacher(a, modelName, data, info, tc, outFile, quiet, err, extra.temperature());
             Defense defense = Defenses.create(defenseName, cfg, helper, "trades".equals(a.get("--awp-on", "pgd-at")), extra);
@@ -110,14 +142,58 @@ final class TrainCommand implements Main.Command {
             TrainingProgress listener = new TrainingProgress(err, defenseName, epochs, quiet);
             Trainer.Result r = Trainer.train(model, defense, data, tc, outFile, a.flag("--resume"), md, listener,
                     a.intValue("--stop-after", epochs, 1));
-            out.printf("trained %s with %s to epoch %d%s: best %s on val %.4f at epoch %d; %.1f s per epoch%n",
-                    modelName, defenseName, r.epochs(), r.resumed() ? " (resumed)" : "", r.metric(), r.bestMetric(),
-                    r.bestEpoch() + 1, r.secondsPerEpoch());
-            out.println("weights: " + outFile + " (PyTorch state_dict names); checkpoint: " + Trainer.checkpointFile(outFile));
+            DetectorRun det = null;
+            try {
+                if (detectorName != null) {
+                    // The selected checkpoint, not the last epoch's weights, is what gets deployed and attacked.
+                    SafeTensors.load(model, outFile);
+                    det = DetectorRun.fit(detectorName, "pgd", model, data, Split.VAL, eps,
+                            new Attacks.Overrides(null, null, null, null, seed, null, null, null), fitSamples, tc.valLimit(),
+                            lambda, seed, err);
+                    det.save(detectorOut, eps);
+                }
+                if (a.flag("--json")) {
+                    Map<String, Object> json = new LinkedHashMap<>();
+                    json.put("model", modelName);
+                    json.put("defense", defenseName);
+                    json.put("data", info.name());
+                    json.put("eps", eps);
+                    json.put("seed", seed);
+                    json.put("epochs", r.epochs());
+                    json.put("resumed", r.resumed());
+                    json.put("metric", r.metric());
+                    json.put("best_metric", r.bestMetric());
+                    json.put("best_epoch", r.bestEpoch() + 1);
+                    json.put("seconds_per_epoch", r.secondsPerEpoch());
+                    json.put("weights", outFile.toString());
+                    json.put("checkpoint", Trainer.checkpointFile(outFile).toString());
+                    if (det != null) det.addTo(json);
+                    out.println(Json.write(json));
+                } else {
+                    out.printf("trained %s with %s to epoch %d%s: best %s on val %.4f at epoch %d; %.1f s per epoch%n",
+                            modelName, defenseName, r.epochs(), r.resumed() ? " (resumed)" : "", r.metric(), r.bestMetric(),
+                            r.bestEpoch() + 1, r.secondsPerEpoch());
+                    out.println("weights: " + outFile + " (PyTorch state_dict names); checkpoint: "
+                            + Trainer.checkpointFile(outFile));
+                    if (det != null) {
+                        out.println("detector: " + detectorOut + " (measured on the " + Split.VAL.key() + " split)");
+                        det.print(out);
+                    }
+                }
+            } finally {
+                if (det != null) det.close();
+            }
         } finally {
             if (helper != null) helper.close();
         }
         return Main.OK;
+    }
+
+    /** FILE.safetensors -> FILE.detector-NAME.safetensors, next to the weights. */
+    static Path defaultDetectorFile(Path weights, String detector) {
+        String base = weights.getFileName().toString();
+        if (base.endsWith(".safetensors")) base = base.substring(0, base.length() - ".safetensors".length());
+        return weights.resolveSibling(base + ".detector-" + detector + ".safetensors");
     }
 
     private static int fail(String msg) {

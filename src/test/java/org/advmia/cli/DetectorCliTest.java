@@ -94,6 +94,87 @@ class DetectorCliTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void trainSavesADetectorThatAttackLoads() throws IOException {
+        String data = "idx:" + stripes() + "?classes=4&val=60";
+        Path w = dir.resolve("m.safetensors");
+        CliTest.Run t = CliTest.run("train", "--data", data, "--model", "smallcnn", "--defense", "nat", "--epochs", "8",
+                "--optimizer", "adam", "--lr", "0.002", "--batch", "32", "--seed", "1", "--out", w.toString(), "--quiet",
+                "--eps", "0.15", "--detector", "lid", "--fit-samples", "200", "--json");
+        assertEquals(0, t.code(), t.err());
+        Map<String, Object> j = (Map<String, Object>) Json.parse(t.out().strip(), "train output");
+        Path file = dir.resolve("m.detector-lid.safetensors");
+        assertTrue(Files.size(file) > 0, "the default --detector-out next to the weights");
+        assertEquals(w.toString(), j.get("weights"));
+        assertEquals("lid", j.get("detector"));
+        Map<String, Object> det = (Map<String, Object>) j.get("detection");
+        assertEquals(file.toString(), det.get("file"));
+        assertEquals("pgd", det.get("fit_attack"));
+        assertTrue(((Number) det.get("fit_adversarial")).intValue() >= 2, det.toString());
+        for (String part : new String[] {"attack", "adaptive"}) {
+            Map<String, Object> q = (Map<String, Object>) det.get(part);
+            double auroc = ((Number) q.get("auroc")).doubleValue(), tpr = ((Number) q.get("tpr_at_5_fpr")).doubleValue();
+            assertTrue(auroc >= 0 && auroc <= 1 && tpr >= 0 && tpr <= 1, part + ": " + q);
+            assertTrue(((Number) q.get("clean")).intValue() > 0, part + ": " + q);
+        }
+
+        CliTest.Run a = CliTest.run("attack", "--data", data, "--model", "smallcnn", "--weights", w.toString(), "--eps", "0.15",
+                "--limit", "40", "--attack", "pgd-adaptive-detector", "--detector-file", file.toString(), "--steps", "5", "--json");
+        assertEquals(0, a.code(), a.err());
+        Map<String, Object> k = (Map<String, Object>) Json.parse(a.out().strip(), "attack output");
+        assertEquals("pgd-adaptive-detector", k.get("attack"));
+        assertEquals("lid", k.get("detector"));
+        for (String key : new String[] {"clean_accuracy", "robust_accuracy", "attack_success_rate", "max_linf"}) {
+            assertTrue(k.containsKey(key), "the existing key " + key + " is kept");
+        }
+        Map<String, Object> kd = (Map<String, Object>) k.get("detection");
+        assertEquals(file.toString(), kd.get("file"));
+        assertEquals("pgd", kd.get("fit_attack"), "the saved detector's fit attack");
+        assertEquals(det.get("fit_clean"), kd.get("fit_clean"), "the saved detector's fit size");
+        double auroc = ((Number) ((Map<String, Object>) kd.get("adaptive")).get("auroc")).doubleValue();
+        assertTrue(auroc >= 0 && auroc <= 1, kd.toString());
+
+        // Weights the detector was not fitted on: the same architecture trained with another seed.
+        Path other = dir.resolve("other.safetensors");
+        CliTest.Run t2 = CliTest.run("train", "--data", data, "--model", "smallcnn", "--defense", "nat", "--epochs", "1",
+                "--batch", "64", "--seed", "2", "--out", other.toString(), "--quiet");
+        assertEquals(0, t2.code(), t2.err());
+        CliTest.Run bad = CliTest.run("attack", "--data", data, "--model", "smallcnn", "--weights", other.toString(),
+                "--eps", "0.15", "--limit", "10", "--attack", "pgd", "--detector-file", file.toString());
+        assertEquals(Main.USAGE, bad.code());
+        assertTrue(bad.err().contains(file.toString()) && bad.err().contains("other weights"), bad.err());
+    }
+
+    @Test
+    void detectorFileUsageErrors() {
+        String[] base = {"attack", "--data", CliTest.DATA, "--model", "smallcnn", "--weights", "w", "--eps", "1/255",
+            "--attack", "pgd"};
+        CliTest.Run r = CliTest.run(concat(base, new String[] {"--detector", "lid", "--detector-file", "d.safetensors"}));
+        assertEquals(Main.USAGE, r.code());
+        assertTrue(r.err().contains("give one of them, not both"), r.err());
+        r = CliTest.run(concat(base, new String[] {"--detector-file", "d.safetensors", "--fit-samples", "10"}));
+        assertEquals(Main.USAGE, r.code());
+        assertTrue(r.err().contains("--fit-samples applies to --detector NAME"), r.err());
+        String[] train = {"train", "--data", CliTest.DATA, "--model", "smallcnn", "--defense", "nat", "--epochs", "1",
+            "--out", "x.safetensors"};
+        r = CliTest.run(concat(train, new String[] {"--eps", "0.1", "--detector", "odin"}));
+        assertEquals(Main.USAGE, r.code());
+        assertTrue(r.err().contains("unknown detector 'odin'. Valid detectors: lid, mahalanobis, kd-bu"), r.err());
+        r = CliTest.run(concat(train, new String[] {"--detector", "lid"}));
+        assertEquals(Main.USAGE, r.code());
+        assertTrue(r.err().contains("--detector lid needs --eps > 0"), r.err());
+        r = CliTest.run(concat(train, new String[] {"--detector-out", "d.safetensors"}));
+        assertEquals(Main.USAGE, r.code());
+        assertTrue(r.err().contains("--detector-out applies to --detector NAME only"), r.err());
+        // A segmentation model has no classifier features for a detector: refused before training.
+        r = CliTest.run("train", "--data", "synthetic:lesion-seg?size=16&channels=1&n=40&val=10&test=10&seed=3",
+                "--model", "unet", "--defense", "nat", "--epochs", "1", "--eps", "0.1", "--detector", "kd-bu",
+                "--out", "x.safetensors");
+        assertEquals(Main.USAGE, r.code());
+        assertTrue(r.err().contains("--detector kd-bu: needs a classification model"), r.err());
+    }
+
+    @Test
     void detectorUsageErrors() {
         String[] base = {"attack", "--data", CliTest.DATA, "--model", "smallcnn", "--weights", "w", "--eps", "1/255"};
         CliTest.Run r = CliTest.run(concat(base, new String[] {"--attack", "pgd-adaptive-detector"}));

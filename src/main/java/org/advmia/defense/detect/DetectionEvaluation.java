@@ -83,10 +83,45 @@ public final class DetectionEvaluation implements AutoCloseable {
                 testAdv, testOk, seconds);
     }
 
+    /**
+     * For a detector fitted elsewhere (a saved one): crafts only the adversarial test examples;
+     * {@link #measure} then scores them. {@link #evaluate} needs {@link #prepare}'s fit inputs.
+     */
+    public static DetectionEvaluation prepareTest(Model model, Attack attack, double eps, Tensor testX, Tensor testY) {
+        FeatureLayers.requireSplit(model, "detection");
+        long start = System.nanoTime();
+        Tensor[] test = correct(model, testX, testY);
+        if (test[0] == null) {
+            throw new IllegalArgumentException("detection: the model classifies none of the " + testX.dim(0)
+                    + " test inputs correctly; nothing to detect");
+        }
+        Tensor testAdv = attackInChunks(attack, test[0], test[1]);
+        boolean[] testOk = misclassified(model, testAdv, test[1]);
+        return new DetectionEvaluation(model, attack.name(), eps, null, null, null, null, test[0], test[1], testAdv,
+                testOk, (System.nanoTime() - start) / 1e9);
+    }
+
     /** Fits detector and measures it against this attack and against the adaptive attack. */
     public DetectionResult evaluate(Detector detector, Attacks.Overrides adaptiveOverrides, double lambda) {
+        if (fitClean == null) throw new IllegalStateException("detection: prepared without fit inputs; use measure");
         long start = System.nanoTime();
         detector.fit(model, trainX, trainY, fitClean, fitAdversarial);
+        return measure(detector, adaptiveOverrides, lambda, (int) fitClean.dim(0), (int) fitAdversarial.dim(0), start);
+    }
+
+    /**
+     * Measures an already fitted detector (on this evaluation's model) against this attack and
+     * against the adaptive attack; fitClean and fitAdversarial are reported as given (the fit
+     * sizes recorded with a saved detector).
+     */
+    public DetectionResult measure(Detector detector, Attacks.Overrides adaptiveOverrides, double lambda, int fitClean,
+                                   int fitAdversarial) {
+        return measure(detector, adaptiveOverrides, lambda, fitClean, fitAdversarial, System.nanoTime());
+    }
+
+    private DetectionResult measure(Detector detector, Attacks.Overrides adaptiveOverrides, double lambda,
+                                    int fitCleanCount, int fitAdversarialCount, long start) {
+        if (!detector.isFitted()) throw new IllegalArgumentException("detection: detector " + detector.name() + " is not fitted");
         double[] clean = detector.score(testClean);
         DetectionQuality standard = DetectionQuality.of(clean, detector.score(testAdversarial), testSuccess);
         DetectionQuality adaptive;
@@ -95,14 +130,14 @@ public final class DetectionEvaluation implements AutoCloseable {
             adaptive = DetectionQuality.of(clean, detector.score(adv), misclassified(model, adv, testLabels));
         }
         double seconds = attackSeconds + (System.nanoTime() - start) / 1e9;
-        return new DetectionResult(detector.name(), attackName, eps, (int) fitClean.dim(0), (int) fitAdversarial.dim(0),
-                standard, adaptive, seconds);
+        return new DetectionResult(detector.name(), attackName, eps, fitCleanCount, fitAdversarialCount, standard,
+                adaptive, seconds);
     }
 
     @Override
     public void close() {
-        fitClean.close();
-        fitAdversarial.close();
+        if (fitClean != null) fitClean.close();
+        if (fitAdversarial != null) fitAdversarial.close();
         testClean.close();
         testLabels.close();
         testAdversarial.close();

@@ -1,5 +1,8 @@
 package org.advmia.defense.detect;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
 import org.advmia.autograd.Variable;
 import org.advmia.nn.Model;
 import org.advmia.tensor.Tensor;
@@ -41,6 +44,24 @@ public interface Detector extends AutoCloseable {
      * makes the score exactly differentiable almost everywhere.
      */
     Variable score(Variable x);
+
+    /**
+     * Writes the fitted detector to a safetensors file: its name, hyper-parameters and fitted state
+     * as named float64 tensors, and the model it was fitted on (name, class count, input and feature
+     * shapes, a fingerprint of its weights) as metadata. {@link Detectors#load} reads it back.
+     */
+    default void save(Path file) throws IOException {
+        save(file, Map.of());
+    }
+
+    /** {@link #save(Path)} with notes on how it was fitted (attack, eps, ...), kept as string metadata. */
+    void save(Path file, Map<String, String> notes) throws IOException;
+
+    /**
+     * Notes on the fit: after {@link #fit}, "fit_clean" and "fit_adversarial" (the fit set's sizes);
+     * after a save or load also the notes saved with it.
+     */
+    Map<String, String> notes();
 
     /** Frees the fitted statistics held on the device. */
     @Override

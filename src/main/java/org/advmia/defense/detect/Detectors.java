@@ -1,5 +1,7 @@
 package org.advmia.defense.detect;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import org.advmia.attack.Attacks;
 import org.advmia.attack.AttackOptions;
@@ -25,6 +27,23 @@ public final class Detectors {
             default -> throw new IllegalArgumentException("unknown detector '" + name + "'. Valid detectors: "
                     + String.join(", ", NAMES));
         };
+    }
+
+    /**
+     * Reads a detector written by {@link Detector#save} and attaches it to model, which must be the
+     * model it was fitted on: same name, class count and input channels, the same feature widths
+     * for the recorded input shape, and the same weights (a fingerprint of the state dict). The
+     * loaded detector scores float for float like the fitted one. Every mismatch, a missing,
+     * unknown or misshapen tensor, a truncated file or a file that is not a detector raises an
+     * IllegalArgumentException naming the file and what was expected.
+     */
+    public static Detector load(Path file, Model model) throws IOException {
+        return FeatureDetector.load(file, model);
+    }
+
+    /** Throws, naming who asks, unless detectors can read model's features (before any long run). */
+    public static void requireSupported(Model model, String who) {
+        FeatureLayers.requireSplit(model, who);
     }
 
     public static void requireKnown(String name) {

@@ -1,6 +1,10 @@
 package org.advmia.defense.detect;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import org.advmia.autograd.Ops;
@@ -22,10 +26,16 @@ import org.advmia.tensor.Tensor;
 abstract class FeatureDetector implements Detector {
     /** Inputs per forward pass when scoring many inputs, which bounds the memory of one pass. */
     static final int CHUNK = 100;
+    /** Metadata prefix of {@link #notes} in a saved detector. */
+    private static final String NOTE = "note.";
     protected final long seed;
     protected final DeviceConstants constants = new DeviceConstants();
     protected Model model;
     private LogisticRegression regression;
+    /** What the fitted state was computed on, kept for {@link #save} and checked by {@link #load}. */
+    private long[] inputShape;
+    private String fingerprint;
+    private final LinkedHashMap<String, String> notes = new LinkedHashMap<>();
 
     protected FeatureDetector(long seed) {
         this.seed = seed;
@@ -48,6 +58,18 @@ abstract class FeatureDetector implements Detector {
     /** Hook for hyper-parameters chosen on the fit set (Mahalanobis' noise magnitude). */
     protected void select(Tensor clean, Tensor adversarial) {}
 
+    /** The number of features the regression reads. */
+    protected abstract int featureCount();
+
+    /** Adds the fitted statistics and hyper-parameters (what {@link #readState} needs) to w. */
+    protected abstract void writeState(DetectorFile.Writer w);
+
+    /**
+     * Restores what {@link #writeState} wrote. widths are the model's layer widths
+     * ({@link #layerWidths}: flattened map, pooled map, logits), already checked against the file.
+     */
+    protected abstract void readState(DetectorFile.Reader r, long[] widths);
+
     @Override
     public final void fit(Model model, Tensor trainX, Tensor trainY, Tensor clean, Tensor adversarial) {
         FeatureLayers.requireSplit(model, name());
@@ -65,6 +87,11 @@ abstract class FeatureDetector implements Detector {
         }
         this.model = model;
         this.regression = null;
+        this.inputShape = Arrays.copyOfRange(trainX.shape().toArray(), 1, 4);
+        this.fingerprint = DetectorFile.fingerprint(model);
+        notes.clear();
+        notes.put("fit_clean", Long.toString(clean.dim(0)));
+        notes.put("fit_adversarial", Long.toString(adversarial.dim(0)));
         constants.close();
         try (Frozen f = new Frozen(model)) {
             prepare(trainX, trainY);
@@ -77,6 +104,119 @@ abstract class FeatureDetector implements Detector {
             }
             regression = LogisticRegression.fit(negatives, rows(adversarial));
         }
+    }
+
+    @Override
+    public final void save(Path file, Map<String, String> extra) throws IOException {
+        requireFitted();
+        notes.putAll(extra);
+        DetectorFile.Writer w = new DetectorFile.Writer();
+        w.meta("format", DetectorFile.FORMAT);
+        w.meta("format_version", DetectorFile.VERSION);
+        w.meta("detector", name());
+        w.meta("seed", Long.toString(seed));
+        w.meta("model", model.name());
+        w.meta("model_classes", Integer.toString(model.numClasses()));
+        w.meta("model_in_channels", Integer.toString(model.inChannels()));
+        w.meta("model_fingerprint", fingerprint);
+        w.meta("input_shape", join(inputShape));
+        w.meta("feature_widths", join(layerWidths(model, inputShape)));
+        for (Map.Entry<String, String> e : notes.entrySet()) w.meta(NOTE + e.getKey(), e.getValue());
+        writeState(w);
+        w.put("regression.weights", regression.weights(), featureCount());
+        w.put("regression.bias", new double[] {regression.bias()}, 1);
+        w.write(file);
+    }
+
+    /** See {@link Detectors#load}. */
+    static Detector load(Path file, Model model) throws IOException {
+        DetectorFile.Reader r = DetectorFile.Reader.open(file);
+        String f = r.file(), name = r.meta("detector");
+        if (!Detectors.NAMES.contains(name)) {
+            throw new IllegalArgumentException(f + ": unknown detector '" + name + "'. Valid detectors: "
+                    + String.join(", ", Detectors.NAMES));
+        }
+        FeatureLayers.requireSplit(model, f + " (" + name + ")");
+        String fitted = r.meta("model");
+        if (!fitted.equals(model.name()) || r.longMeta("model_classes", 1) != model.numClasses()
+                || r.longMeta("model_in_channels", 1) != model.inChannels()) {
+            throw new IllegalArgumentException(f + ": detector " + name + " was fitted on model '" + fitted + "' ("
+                    + r.meta("model_in_channels") + " input channels, " + r.meta("model_classes") + " classes), not on '"
+                    + model.name() + "' (" + model.inChannels() + " input channels, " + model.numClasses() + " classes)");
+        }
+        String[] in = r.meta("input_shape").split(",");
+        long[] input = new long[3];
+        try {
+            if (in.length != 3) throw new NumberFormatException();
+            for (int i = 0; i < 3; i++) {
+                input[i] = Long.parseLong(in[i].trim());
+                if (input[i] < 1 || input[i] > 1 << 16) throw new NumberFormatException();
+            }
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(f + ": detector metadata 'input_shape' is '" + r.meta("input_shape")
+                    + "', expected C,H,W");
+        }
+        long[] widths = layerWidths(model, input);
+        if (!join(widths).equals(r.meta("feature_widths"))) {
+            throw new IllegalArgumentException(f + ": detector " + name + " was fitted on feature widths "
+                    + r.meta("feature_widths") + " (flattened map, pooled map, logits) for " + join(input)
+                    + " inputs; model '" + model.name() + "' gives " + join(widths) + " (another architecture or input size)");
+        }
+        String print = DetectorFile.fingerprint(model);
+        if (!print.equals(r.meta("model_fingerprint"))) {
+            throw new IllegalArgumentException(f + ": detector " + name + " was fitted on other weights of model '"
+                    + model.name() + "' (fingerprint " + r.meta("model_fingerprint") + ", these weights: " + print
+                    + "); its statistics describe those weights only, so fit it again for these");
+        }
+        long seed = r.longMeta("seed", Long.MIN_VALUE);
+        FeatureDetector d;
+        try {
+            d = switch (name) {
+                case "lid" -> new LidDetector(seed, (int) Math.min(r.longMeta("k", 1), LidDetector.REFERENCE));
+                case "mahalanobis" -> MahalanobisDetector.fromFile(seed, r);
+                default -> new KernelDensityDetector(seed);
+            };
+        } catch (IllegalArgumentException e) {
+            // The constructors' own checks do not know the file.
+            throw new IllegalArgumentException(e.getMessage().startsWith(f) ? e.getMessage() : f + ": " + e.getMessage(), e);
+        }
+        try {
+            d.model = model;
+            d.inputShape = input;
+            d.fingerprint = print;
+            d.readState(r, widths);
+            double[] w = r.take("regression.weights", d.featureCount());
+            double bias = r.take("regression.bias", 1)[0];
+            r.finish();
+            d.regression = LogisticRegression.of(w, bias);
+            d.notes.putAll(r.metaWithPrefix(NOTE));
+            return d;
+        } catch (RuntimeException e) {
+            d.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public Map<String, String> notes() {
+        return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(notes));
+    }
+
+    /** Widths of the flattened last feature map, its channel means and the logits for C,H,W inputs. */
+    static long[] layerWidths(Model model, long[] input) {
+        try (Frozen fr = new Frozen(model); MemoryScope s = MemoryScope.open()) {
+            Tensor probe = Backends.tensor(model.parameters().isEmpty() ? DType.FLOAT32
+                    : model.parameters().get(0).dtype(), new double[(int) (input[0] * input[1] * input[2])],
+                    1, input[0], input[1], input[2]);
+            FeatureLayers l = FeatureLayers.of(model, Variable.constant(probe));
+            return new long[] {l.flatMap().shape().dim(1), l.pooled().shape().dim(1), l.logits().shape().dim(1)};
+        }
+    }
+
+    private static String join(long[] v) {
+        StringBuilder b = new StringBuilder();
+        for (long x : v) b.append(b.length() == 0 ? "" : ",").append(x);
+        return b.toString();
     }
 
     /** Fits a regression for the current hyper-parameters and returns its AUROC on the fit set. */

@@ -45,7 +45,8 @@ public final class KernelDensityDetector extends FeatureDetector {
     private double[] train;      // [M, D], all classes
     private double[] trainSq;    // [1, M]
     private double[] membership; // [C, M]: 1 where training input m belongs to class c
-    private double[] logCounts;  // [C]: log |X_c| (0 for absent classes, which are never used)
+    private double[] logCounts;  // [C]: log |X_c|
+    private double[] trainLabels; // [M]: the class of each stored feature row
     private int stored, width;
     private double bandwidth;
 
@@ -87,24 +88,94 @@ public final class KernelDensityDetector extends FeatureDetector {
         stored = 0;
         for (int i : order) if (taken[(int) y[i]]++ < MAX_PER_CLASS) keep[stored++] = i;
         Arrays.sort(keep, 0, stored);
-        train = new double[stored * width];
-        trainSq = new double[stored];
-        membership = new double[classes * stored];
-        logCounts = new double[classes];
-        for (int m = 0; m < stored; m++) {
-            System.arraycopy(f[keep[m]], 0, train, m * width, width);
-            for (double v : f[keep[m]]) trainSq[m] += v * v;
-            membership[(int) y[keep[m]] * stored + m] = 1;
-        }
         for (int c = 0; c < classes; c++) {
-            int count = countOf(y, c);
-            if (count == 0) {
+            if (countOf(y, c) == 0) {
                 throw new IllegalArgumentException("kd-bu: no training input of class " + c + "; the density of a"
                         + " predicted class needs training inputs of every class (" + classes + " classes)");
             }
-            logCounts[c] = Math.log(Math.min(MAX_PER_CLASS, count));
         }
+        double[] kept = new double[stored * width], labels = new double[stored];
+        for (int m = 0; m < stored; m++) {
+            System.arraycopy(f[keep[m]], 0, kept, m * width, width);
+            labels[m] = y[keep[m]];
+        }
+        store(kept, labels, classes);
         bandwidth = medianSameClassDistance(f, y, keep);
+    }
+
+    /**
+     * Sets the stored features [M, D] and their classes [M], and derives the squared norms, the
+     * class membership and log |X_c| from them, by the same arithmetic at fit and at load.
+     * (Each class keeps min(MAX_PER_CLASS, its count) inputs, so counting the stored labels gives
+     * the fit-time |X_c|.)
+     */
+    private void store(double[] kept, double[] labels, int classes) {
+        train = kept;
+        trainLabels = labels;
+        trainSq = new double[stored];
+        membership = new double[classes * stored];
+        logCounts = new double[classes];
+        int[] count = new int[classes];
+        for (int m = 0; m < stored; m++) {
+            for (int j = 0; j < width; j++) trainSq[m] += kept[m * width + j] * kept[m * width + j];
+            membership[(int) labels[m] * stored + m] = 1;
+            count[(int) labels[m]]++;
+        }
+        for (int c = 0; c < classes; c++) logCounts[c] = Math.log(count[c]);
+    }
+
+    @Override
+    protected int featureCount() {
+        return 2;
+    }
+
+    @Override
+    protected void writeState(DetectorFile.Writer w) {
+        // The constants shape the score; a file written under other values must not load silently.
+        w.meta("max_per_class", Integer.toString(MAX_PER_CLASS));
+        w.meta("samples", Integer.toString(SAMPLES));
+        w.meta("dropout", Double.toString(DROPOUT));
+        w.put("kd-bu.features", train, stored, width);
+        w.put("kd-bu.labels", trainLabels, stored);
+        w.put("kd-bu.bandwidth", new double[] {bandwidth}, 1);
+    }
+
+    @Override
+    protected void readState(DetectorFile.Reader r, long[] widths) {
+        if (r.longMeta("max_per_class", 1) != MAX_PER_CLASS || r.longMeta("samples", 1) != SAMPLES
+                || r.doubleMeta("dropout") != DROPOUT) {
+            throw new IllegalArgumentException(r.file() + ": kd-bu was saved with max_per_class " + r.meta("max_per_class")
+                    + ", samples " + r.meta("samples") + ", dropout " + r.meta("dropout") + "; this build uses "
+                    + MAX_PER_CLASS + ", " + SAMPLES + ", " + DROPOUT);
+        }
+        int classes = model.numClasses();
+        long m = r.rows("kd-bu.features");
+        if (m < 1 || m > (long) MAX_PER_CLASS * classes) {
+            throw new IllegalArgumentException(r.file() + ": kd-bu holds " + m + " training features, expected 1 to "
+                    + (long) MAX_PER_CLASS * classes);
+        }
+        stored = (int) m;
+        width = (int) widths[1];   // the pooled map
+        double[] kept = r.take("kd-bu.features", stored, width), labels = r.take("kd-bu.labels", stored);
+        int[] count = new int[classes];
+        for (int i = 0; i < stored; i++) {
+            double v = labels[i];
+            if (v != Math.rint(v) || v < 0 || v >= classes) {
+                throw new IllegalArgumentException(r.file() + ": kd-bu label " + i + " is " + v + ", expected a class"
+                        + " index in [0, " + classes + ")");
+            }
+            count[(int) v]++;
+        }
+        for (int c = 0; c < classes; c++) {
+            if (count[c] == 0 || count[c] > MAX_PER_CLASS) {
+                throw new IllegalArgumentException(r.file() + ": kd-bu holds " + count[c] + " training features of class "
+                        + c + ", expected 1 to " + MAX_PER_CLASS);
+            }
+        }
+        store(kept, labels, classes);
+        double h = r.take("kd-bu.bandwidth", 1)[0];
+        if (!(h > 0)) throw new IllegalArgumentException(r.file() + ": kd-bu bandwidth " + h + ", expected > 0");
+        bandwidth = h;
     }
 
     private static int countOf(float[] y, int c) {

@@ -80,15 +80,50 @@ public final class LidDetector extends FeatureDetector {
         for (Function<FeatureLayers, Variable> layer : LAYERS) {
             double[][] rows = layerRows(ref, layer);
             int width = rows[0].length;
-            double[] flat = new double[referenceCount * width], norms = new double[referenceCount];
-            for (int i = 0; i < referenceCount; i++) {
-                System.arraycopy(rows[i], 0, flat, i * width, width);
-                for (double v : rows[i]) norms[i] += v * v;
-            }
+            double[] flat = new double[referenceCount * width];
+            for (int i = 0; i < referenceCount; i++) System.arraycopy(rows[i], 0, flat, i * width, width);
             references.add(flat);
-            referenceNorms.add(norms);
+            referenceNorms.add(norms(flat, referenceCount, width));
         }
         ref.close();
+    }
+
+    @Override
+    protected int featureCount() {
+        return LAYERS.size();
+    }
+
+    @Override
+    protected void writeState(DetectorFile.Writer w) {
+        w.meta("k", Integer.toString(k));
+        for (int l = 0; l < LAYERS.size(); l++) {
+            w.put("lid.reference." + l, references.get(l), referenceCount, references.get(l).length / referenceCount);
+        }
+    }
+
+    @Override
+    protected void readState(DetectorFile.Reader r, long[] widths) {
+        long count = r.rows("lid.reference.0");
+        if (count < k + 1 || count > REFERENCE) {
+            throw new IllegalArgumentException(r.file() + ": lid reference minibatch of " + count + " inputs, expected"
+                    + " k + 1 = " + (k + 1) + " to " + REFERENCE);
+        }
+        referenceCount = (int) count;
+        references.clear();
+        referenceNorms.clear();
+        // Layer order of LAYERS: flattened map, pooled map, logits, the order of widths.
+        for (int l = 0; l < LAYERS.size(); l++) {
+            double[] flat = r.take("lid.reference." + l, referenceCount, widths[l]);
+            references.add(flat);
+            referenceNorms.add(norms(flat, referenceCount, (int) widths[l]));
+        }
+    }
+
+    /** Squared row norms, summed in the same order at fit and load so they agree bit for bit. */
+    private static double[] norms(double[] flat, int rows, int width) {
+        double[] n = new double[rows];
+        for (int i = 0; i < rows; i++) for (int j = 0; j < width; j++) n[i] += flat[i * width + j] * flat[i * width + j];
+        return n;
     }
 
     private static long[] withBatch(Tensor x, long n) {

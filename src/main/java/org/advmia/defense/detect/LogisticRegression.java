@@ -17,6 +17,11 @@ final class LogisticRegression {
         this.rawBias = rawBias;
     }
 
+    /** A regression with known raw weights and bias (a saved detector's). */
+    static LogisticRegression of(double[] rawWeights, double rawBias) {
+        return new LogisticRegression(rawWeights.clone(), rawBias);
+    }
+
     /** Fits negatives (label 0) against positives (label 1), rows of equal width. */
     static LogisticRegression fit(double[][] negatives, double[][] positives) {
         if (negatives.length == 0 || positives.length == 0) {

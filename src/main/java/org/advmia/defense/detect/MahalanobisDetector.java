@@ -43,6 +43,8 @@ public final class MahalanobisDetector extends FeatureDetector {
     private final List<double[]> precisions = new ArrayList<>(), projectedMeans = new ArrayList<>(),
             offsets = new ArrayList<>();
     private final List<Integer> widths = new ArrayList<>();
+    /** Per layer: class means [C', D]; with the precisions, the state a saved detector holds. */
+    private final List<double[]> means = new ArrayList<>();
     private int classesPresent;
 
     public MahalanobisDetector(long seed) {
@@ -85,10 +87,7 @@ public final class MahalanobisDetector extends FeatureDetector {
         classesPresent = 0;
         for (int c = 0; c < classes; c++) slot[c] = count[c] > 0 ? classesPresent++ : -1;
         if (y.length < 2) throw new IllegalArgumentException("mahalanobis: needs at least 2 training inputs, got " + y.length);
-        precisions.clear();
-        projectedMeans.clear();
-        offsets.clear();
-        widths.clear();
+        clearState();
         for (Function<FeatureLayers, Variable> layer : LAYERS) {
             double[][] f = layerRows(trainX, layer);
             int d = f[0].length;
@@ -112,20 +111,93 @@ public final class MahalanobisDetector extends FeatureDetector {
                 for (int b = 0; b < a; b++) cov[b][a] = cov[a][b];
             }
             double[][] p = SymmetricMatrix.inverse(cov);
-            double[] pFlat = new double[d * d], pm = new double[classesPresent * d], off = new double[classesPresent];
+            double[] pFlat = new double[d * d], muFlat = new double[classesPresent * d];
             for (int a = 0; a < d; a++) System.arraycopy(p[a], 0, pFlat, a * d, d);
-            for (int c = 0; c < classesPresent; c++) {
-                for (int a = 0; a < d; a++) {
-                    double s = 0;
-                    for (int b = 0; b < d; b++) s += p[a][b] * mu[c][b];
-                    pm[c * d + a] = s;
-                    off[c] += mu[c][a] * s;
-                }
+            for (int c = 0; c < classesPresent; c++) System.arraycopy(mu[c], 0, muFlat, c * d, d);
+            addLayer(pFlat, muFlat, d);
+        }
+    }
+
+    private void clearState() {
+        precisions.clear();
+        projectedMeans.clear();
+        offsets.clear();
+        widths.clear();
+        means.clear();
+    }
+
+    /**
+     * Adds one layer's precision [d, d] and class means [C', d], with P mu_c and mu_c^T P mu_c
+     * derived from them by the same arithmetic at fit and at load, so both agree bit for bit.
+     */
+    private void addLayer(double[] p, double[] mu, int d) {
+        double[] pm = new double[classesPresent * d], off = new double[classesPresent];
+        for (int c = 0; c < classesPresent; c++) {
+            for (int a = 0; a < d; a++) {
+                double s = 0;
+                for (int b = 0; b < d; b++) s += p[a * d + b] * mu[c * d + b];
+                pm[c * d + a] = s;
+                off[c] += mu[c * d + a] * s;
             }
-            precisions.add(pFlat);
-            projectedMeans.add(pm);
-            offsets.add(off);
-            widths.add(d);
+        }
+        precisions.add(p);
+        means.add(mu);
+        projectedMeans.add(pm);
+        offsets.add(off);
+        widths.add(d);
+    }
+
+    /** A detector with the noise magnitudes of a saved one (see {@link #writeState}). */
+    static MahalanobisDetector fromFile(long seed, DetectorFile.Reader r) {
+        String[] parts = r.meta("noise_candidates").split(",");
+        double[] c = new double[parts.length];
+        try {
+            for (int i = 0; i < c.length; i++) c[i] = Double.parseDouble(parts[i].trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(r.file() + ": mahalanobis metadata 'noise_candidates' is '"
+                    + r.meta("noise_candidates") + "', expected comma-separated numbers");
+        }
+        MahalanobisDetector m = new MahalanobisDetector(seed, c);
+        double noise = r.doubleMeta("noise");
+        if (!(noise >= 0 && noise < 1)) {
+            throw new IllegalArgumentException(r.file() + ": mahalanobis noise magnitude " + noise + ", expected [0, 1)");
+        }
+        m.noise = noise;
+        return m;
+    }
+
+    @Override
+    protected int featureCount() {
+        return LAYERS.size();
+    }
+
+    @Override
+    protected void writeState(DetectorFile.Writer w) {
+        StringBuilder c = new StringBuilder();
+        for (double e : candidates) c.append(c.length() == 0 ? "" : ",").append(e);
+        w.meta("noise_candidates", c.toString());
+        w.meta("noise", Double.toString(noise));
+        for (int l = 0; l < LAYERS.size(); l++) {
+            int d = widths.get(l);
+            w.put("mahalanobis.precision." + l, precisions.get(l), d, d);
+            w.put("mahalanobis.means." + l, means.get(l), classesPresent, d);
+        }
+    }
+
+    @Override
+    protected void readState(DetectorFile.Reader r, long[] layerWidths) {
+        long present = r.rows("mahalanobis.means.0");
+        if (present < 1 || present > model.numClasses()) {
+            throw new IllegalArgumentException(r.file() + ": mahalanobis holds means of " + present + " classes, expected"
+                    + " 1 to " + model.numClasses());
+        }
+        classesPresent = (int) present;
+        clearState();
+        // LAYERS are the pooled map and the logits: widths[1] and widths[2].
+        for (int l = 0; l < LAYERS.size(); l++) {
+            int d = (int) layerWidths[l + 1];
+            double[] p = r.take("mahalanobis.precision." + l, d, d);
+            addLayer(p, r.take("mahalanobis.means." + l, classesPresent, d), d);
         }
     }
 
