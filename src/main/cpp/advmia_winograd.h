@@ -269,13 +269,21 @@ inline long wino_split_rows_needed(const WinoPlan& p) { return 2 * p.rows + 2; }
 
 // V = the transformed input tiles of tile rows [r0, r1) (global index n * TH + th), in
 // V[xi * vstride + c * ld + (r - r0) * TW + tw].
+// relu_in: the convolution reads relu(in) (a ReLU fused into the following convolution, see
+// adv_conv2d_relu_fwd): applied to the split rows, which are hot in L1, so the rectified input is
+// never written to memory.
 template <class T> void wino_input_chunk(const WinoShape& s, const T* in, long r0, long r1, long ld, T* E, T* O, T* V,
-                                         long vstride) {
+                                         long vstride, bool relu_in) {
   const long TH = s.TH(), TW = s.TW(), Ws = s.split_width(), IHW = s.IH * s.IW, groups = s.TWr() / kWinoLanes;
   for (long c = 0; c < s.Cin; c++)
     for (long ra = r0; ra < r1;) {  // runs of tile rows within one image
       const long n = ra / TH, th0 = ra % TH, rb = std::min(r1, (n + 1) * TH);
       wino_split_rows<T>(in + (n * s.Cin + c) * IHW, s.IH, s.IW, s.pw, Ws, 2 * th0 - s.ph, 2 * (rb - ra) + 2, E, O);
+      if (relu_in) {
+        const long len = (2 * (rb - ra) + 2) * Ws;
+        for (long q = 0; q < len; q++) E[q] = E[q] > 0 ? E[q] : (T)0;
+        for (long q = 0; q < len; q++) O[q] = O[q] > 0 ? O[q] : (T)0;
+      }
       for (long r = ra; r < rb; r++) {
         const long off = 2 * (r - ra) * Ws;
         wino_input_tiles<T>(E + off, O + off, Ws, groups, V + c * ld + (r - r0) * TW, vstride);
@@ -284,8 +292,11 @@ template <class T> void wino_input_chunk(const WinoShape& s, const T* in, long r
     }
 }
 
-// One Winograd convolution with filters already transformed into U[16][Cout][Cin].
-template <class T> void wino_conv(const WinoShape& s, const T* in, const T* U, const T* bias, T* out) {
+// One Winograd convolution with filters already transformed into U[16][Cout][Cin]. relu_in: of
+// relu(in) (see wino_input_chunk). mask (null, or shaped like out): out[i] = 0 where mask[i] <= 0,
+// the ReLU backward of the layer that produced mask, done while the tile row's output is in L1.
+template <class T> void wino_conv(const WinoShape& s, const T* in, const T* U, const T* bias, T* out, bool relu_in,
+                                  const T* mask) {
   const WinoPlan plan = wino_plan<T>(s);
   const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
   const long OHW = s.OH * s.OW;
@@ -298,7 +309,7 @@ template <class T> void wino_conv(const WinoShape& s, const T* in, const T* U, c
     T* O = E + wino_split_rows_needed(plan) * Ws;
     T* V = wino_scratch<T>(2, 16 * vstride);
     T* M = wino_scratch<T>(3, 16 * mstride);
-    wino_input_chunk<T>(s, in, r0, r1, ld, E, O, V, vstride);
+    wino_input_chunk<T>(s, in, r0, r1, ld, E, O, V, vstride, relu_in);
     for (int xi = 0; xi < 16; xi++)
       gemm_auto<T>(!outer, false, false, s.Cout, tiles, s.Cin, 1, U + xi * s.Cout * s.Cin, s.Cin, V + xi * vstride, ld,
                    0, M + xi * mstride, ld);
@@ -307,6 +318,11 @@ template <class T> void wino_conv(const WinoShape& s, const T* in, const T* U, c
       for (long r = r0; r < r1; r++) {
         const long n = r / TH, th = r % TH;
         wino_output_tiles<T>(s, M + k * ld + (r - r0) * TW, mstride, b, out + (n * s.Cout + k) * OHW, th);
+        if (mask) {
+          const long q0 = (n * s.Cout + k) * OHW + 2 * th * s.OW, q1 = q0 + std::min(2L, s.OH - 2 * th) * s.OW;
+          T* o = out;
+          for (long q = q0; q < q1; q++) o[q] = mask[q] > 0 ? o[q] : (T)0;
+        }
       }
     }
   }, outer);
@@ -382,7 +398,8 @@ template <class T> void wino_filter_grad_transform(const T* dU, long Cout, long 
 // ranges, one accumulator each, summed in range order.
 // (Chunks sized as for the forward: larger ones, for a longer GEMM contraction, measured
 // slower: 2 MB / 128 tiles cost SmallCNN's layers 5-15%, 4 MB / 256 up to 30%.)
-template <class T> void wino_bwd_filter(const WinoShape& s, const T* in, const T* gy, T* gw) {
+// relu_in: the gradient of the convolution of relu(in) (see wino_input_chunk).
+template <class T> void wino_bwd_filter(const WinoShape& s, const T* in, const T* gy, T* gw, bool relu_in) {
   const WinoPlan plan = wino_plan<T>(s);
   const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
   const long OHW = s.OH * s.OW, groups = s.TWr() / kWinoLanes, usize = 16 * s.Cout * s.Cin;
@@ -402,7 +419,7 @@ template <class T> void wino_bwd_filter(const WinoShape& s, const T* in, const T
     T* dM = wino_scratch<T>(3, 16 * mstride);
     for (long ch = c0; ch < c1; ch++) {
       const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
-      wino_input_chunk<T>(s, in, r0, r1, ld, E, O, V, vstride);
+      wino_input_chunk<T>(s, in, r0, r1, ld, E, O, V, vstride, relu_in);
       for (long k = 0; k < s.Cout; k++)
         for (long r = r0; r < r1; r++) {
           const long n = r / TH, th = r % TH;

@@ -93,6 +93,33 @@ public interface Backend {
     /** gw and/or gb may be null to skip them. */
     void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb);
 
+    /**
+     * y = conv(relu(x)) + bias: a ReLU fused into the convolution that consumes it, so that a
+     * backend can rectify the input as it reads it instead of writing relu(x) to memory and
+     * reading it back (the CPU backend does, on its Winograd path). This default materialises
+     * relu(x) in a temporary.
+     */
+    default void conv2dReluInput(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y) {
+        try (Tensor r = empty(x.dtype(), x.shape())) {
+            unary(UnaryOp.RELU, x, r, 0, 0);
+            conv2d(g, r, w, bias, y);
+        }
+    }
+
+    /** The gradient of {@link #conv2dReluInput} with respect to x: the convolution's, zero where x <= 0. */
+    default void conv2dReluInputBackwardData(ConvGeometry g, Tensor gy, Tensor w, Tensor x, Tensor gx) {
+        conv2dBackwardData(g, gy, w, gx);
+        unaryBackward(UnaryOp.RELU, x, null, gx, gx, 0, 0);
+    }
+
+    /** The weight and bias gradients of {@link #conv2dReluInput}; gw and/or gb may be null to skip them. */
+    default void conv2dReluInputBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb) {
+        try (Tensor r = empty(x.dtype(), x.shape())) {
+            unary(UnaryOp.RELU, x, r, 0, 0);
+            conv2dBackwardFilter(g, r, gy, gw, gb);
+        }
+    }
+
     // ---- spatial (5)
 
     /** indices (max pooling only, may be null) receive each window's argmax within its plane. */

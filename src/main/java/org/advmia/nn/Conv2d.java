@@ -35,6 +35,11 @@ public final class Conv2d extends Module {
         return weight;
     }
 
+    /** forward(relu(x)), with the ReLU fused into the convolution (see {@link NnOps#reluConv2d}). */
+    public Variable forwardRelu(Variable x) {
+        return NnOps.reluConv2d(x, weight, bias, stride, padding, dilation, groups);
+    }
+
     @Override
     public Variable forward(Variable x) {
         return NnOps.conv2d(x, weight, bias, stride, padding, dilation, groups);
