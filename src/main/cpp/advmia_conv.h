@@ -5,6 +5,7 @@
 #pragma once
 #include "advmia_gemm.h"
 #include "advmia_winograd.h"
+#include "advmia_spatial.h"
 
 namespace adv {
 
@@ -331,6 +332,35 @@ inline bool wino_wins(const ConvGeom& g) { return g.C >= 16 && g.Cout >= 16; }
 inline bool wino_wins_fwd(const ConvGeom& g) { return wino_fits_fwd(g) && wino_wins(g); }
 inline bool wino_wins_bwd_data(const ConvGeom& g) { return wino_fits_bwd_data(g) && wino_wins(g); }
 inline bool wino_wins_bwd_filter(const ConvGeom& g) { return wino_fits_fwd(g) && wino_wins(g); }
+
+// ---- a 2x2 / stride-2 max-pool fused into the convolution that feeds it ----------------------
+// pool2x2(conv(x or relu(x)) + b) and the pool's argmax indices (as pool2d_fwd writes them,
+// positions in the convolution's OH x OW plane). The Winograd path pools in its output transform,
+// so the convolution's output never goes to memory; the other paths convolve into a scratch
+// buffer of the calling thread (grown once) and pool that.
+inline bool conv_pool_fits(const ConvGeom& g) { return g.OH % 2 == 0 && g.OW % 2 == 0; }
+
+template <class T> int conv_fwd_impl(const ConvGeom& g, long xa, long wa, long ba, long ya, int algo, int relu_in);
+
+template <class T> int conv_pool_fwd_impl(const ConvGeom& g, long xa, long wa, long ba, long ya, long ia, int algo,
+                                          int relu_in) {
+  if (g.N == 0) return 0;
+  if (!g.depthwise() && (algo == kConvWinograd || (algo == kConvAuto && wino_wins_fwd(g)))) {
+    T* U = wino_scratch<T>(0, 16 * g.Cout * g.C);
+    wino_filter_transform<T>(ptr<const T>(wa), g.Cout, g.C, false, U);
+    wino_conv<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, ptr<const T>(xa), U,
+                 ptr<const T>(ba), ptr<T>(ya), relu_in != 0, (const T*)nullptr, ptr<T>(ia));
+    return 0;
+  }
+  static thread_local std::vector<T> buf;
+  const long n = g.N * g.Cout * g.OHW();
+  if ((long)buf.size() < n) buf.resize(n);
+  int rc = conv_fwd_impl<T>(g, xa, wa, ba, (long)buf.data(), algo, relu_in);
+  if (rc) return rc;
+  PoolGeom pg{g.N, g.Cout, g.OH, g.OW, 2, 2, 2, 2, 0, 0, g.OH / 2, g.OW / 2, 0, P_MAX};
+  maxpool2x2_fwd<T>(pg, buf.data(), ptr<T>(ya), ptr<T>(ia));
+  return 0;
+}
 
 // relu_in: y = conv(relu(x)) + b.
 template <class T> int conv_fwd_impl(const ConvGeom& g, long xa, long wa, long ba, long ya, int algo, int relu_in) {
@@ -674,4 +704,25 @@ inline int adv_conv2d_bwd_filter(int dt, int algo, long long* geom_ll, long x, l
 inline int adv_conv2d_relu_bwd_filter(int dt, int algo, long long* geom_ll, long x, long xn, long gy, long gyn,
                                       long gw, long gwn, long gb, long gbn) {
   return adv_conv2d_bwd_filter_impl("conv2d_relu_bwd_filter", dt, algo, geom_ll, x, xn, gy, gyn, gw, gwn, gb, gbn, 1);
+}
+
+// The convolution (of relu(x) where relu_in) followed by a 2x2 / stride-2 max-pool: y [N, Cout,
+// OH/2, OW/2] and idx (its argmax, as adv_pool2d_fwd writes it). OH and OW must be even.
+inline int adv_conv2d_pool_fwd(int dt, int algo, int relu_in, long long* geom_ll, long x, long xn, long w, long wn,
+                               long b, long bn, long y, long yn, long idx, long idxn) {
+  const char* op = "conv2d_pool_fwd";
+  adv::ConvGeom g;
+  const long* geom = reinterpret_cast<const long*>(geom_ll);
+  int rc = adv::conv_geom(op, geom, &g);
+  if (rc) return rc;
+  if (!adv::conv_pool_fits(g))
+    return adv::fail("%s: the convolution's output %ldx%ld is not even (2x2 pool windows)", op, g.OH, g.OW);
+  if ((rc = adv::conv_algo_check(op, algo, adv::wino_fits_fwd(g)))) return rc;
+  if ((rc = adv::conv_check(op, g, x, xn, w, wn, 0, 0, true, true, false))) return rc;
+  const long pooled = g.N * g.Cout * (g.OH / 2) * (g.OW / 2);
+  ADV_CHECK_BUF(op, "output", y, yn, pooled);
+  ADV_CHECK_BUF(op, "indices", idx, idxn, pooled);
+  if (b) ADV_CHECK_BUF(op, "bias", b, bn, g.Cout);
+  if (rc) return rc;
+  ADV_DISPATCH(op, dt, adv::conv_pool_fwd_impl, g, x, w, b, y, idx, algo, relu_in);
 }

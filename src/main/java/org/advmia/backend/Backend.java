@@ -120,6 +120,32 @@ public interface Backend {
         }
     }
 
+    /**
+     * Max-pool (2x2 windows, stride 2) of the convolution of x, or of relu(x) where reluInput: y
+     * [N, Cout, OH/2, OW/2] and its argmax indices as {@link #pool2d} writes them (positions in the
+     * convolution's OH x OW plane), so {@link #pool2dBackward} with a 2x2 / stride-2 geometry is its
+     * pool's backward. OH and OW must be even. A backend can take the pool while the convolution's
+     * output is in cache and never store it (the CPU's Winograd path does); this default stores it.
+     */
+    default void conv2dMaxPool2(ConvGeometry g, boolean reluInput, Tensor x, Tensor w, Tensor bias, Tensor y,
+                                Tensor indices) {
+        if (g.outH() % 2 != 0 || g.outW() % 2 != 0) {
+            throw new IllegalArgumentException("conv2d + max-pool: the convolution's output " + g.outH() + "x"
+                    + g.outW() + " is not even");
+        }
+        try (Tensor c = empty(x.dtype(), org.advmia.tensor.Shape.of(g.outputShape()))) {
+            if (reluInput) conv2dReluInput(g, x, w, bias, c);
+            else conv2d(g, x, w, bias, c);
+            pool2d(maxPool2Geometry(g), c, y, indices);
+        }
+    }
+
+    /** The 2x2 / stride-2 max-pool over the output of the convolution g (see {@link #conv2dMaxPool2}). */
+    static PoolGeometry maxPool2Geometry(ConvGeometry g) {
+        return new PoolGeometry(PoolKind.MAX, g.n(), g.cout(), g.outH(), g.outW(), 2, 2, 2, 2, 0, 0, g.outH() / 2,
+                g.outW() / 2, false);
+    }
+
     // ---- spatial (5)
 
     /** indices (max pooling only, may be null) receive each window's argmax within its plane. */

@@ -40,6 +40,11 @@ public final class Conv2d extends Module {
         return NnOps.reluConv2d(x, weight, bias, stride, padding, dilation, groups);
     }
 
+    /** max-pool 2x2 / stride 2 of forward(x) (of forward(relu(x)) where reluInput), fused (see {@link NnOps#conv2dMaxPool2}). */
+    public Variable forwardMaxPool2(Variable x, boolean reluInput) {
+        return NnOps.conv2dMaxPool2(x, weight, bias, stride, padding, dilation, groups, reluInput);
+    }
+
     @Override
     public Variable forward(Variable x) {
         return NnOps.conv2d(x, weight, bias, stride, padding, dilation, groups);

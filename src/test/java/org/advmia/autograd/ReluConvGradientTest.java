@@ -59,6 +59,20 @@ class ReluConvGradientTest {
                 awayFromZero(2, 3, 7, 6), random(r, 5, 3, 3, 3), random(r, 5));
     }
 
+    /**
+     * NnOps.conv2dMaxPool2 (conv, or conv of relu, then a fused 2x2 max-pool) on Winograd layers.
+     * Gaussian weights make ties within a pool window (where the difference would jump) unlikely.
+     */
+    @Test
+    void convMaxPoolFused() {
+        check("relu conv + max-pool", v -> NnOps.conv2dMaxPool2(v[0], v[1], v[2], 1, 0, 1, 1, true),
+                awayFromZero(2, 16, 6, 8), random(r, 16, 16, 3, 3), random(r, 16));
+        check("conv + max-pool pad 1", v -> NnOps.conv2dMaxPool2(v[0], v[1], null, 1, 1, 1, 1, false),
+                random(r, 1, 16, 4, 6), random(r, 16, 16, 3, 3));
+        check("relu conv + max-pool, im2col", v -> NnOps.conv2dMaxPool2(v[0], v[1], v[2], 1, 1, 1, 1, true),
+                awayFromZero(2, 3, 4, 4), random(r, 5, 3, 3, 3), random(r, 5));
+    }
+
     @Test
     void depthwiseLayer() {
         check("relu conv depthwise", v -> NnOps.reluConv2d(v[0], v[1], v[2], 1, 1, 1, 4),

@@ -409,6 +409,32 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void conv2dMaxPool2(ConvGeometry g, boolean reluInput, Tensor x, Tensor w, Tensor bias, Tensor y,
+                               Tensor indices) {
+        conv2dMaxPool2(g, reluInput, x, w, bias, y, indices, ConvAlgorithm.AUTO);
+    }
+
+    /** {@link #conv2dMaxPool2(ConvGeometry, boolean, Tensor, Tensor, Tensor, Tensor, Tensor)} with a chosen algorithm. */
+    public void conv2dMaxPool2(ConvGeometry g, boolean reluInput, Tensor x, Tensor w, Tensor bias, Tensor y,
+                               Tensor indices, ConvAlgorithm algorithm) {
+        if (algorithm == null) throw new IllegalArgumentException("conv2d: algorithm is null (use ConvAlgorithm.AUTO)");
+        if (indices == null) throw new IllegalArgumentException("conv2d + max-pool: indices are required");
+        PoolGeometry pg = Backend.maxPool2Geometry(g);
+        requireDtypes("conv2d + max-pool", x, w, bias, y, indices);
+        requireShape("conv2d + max-pool", "input", x, g.inputShape());
+        requireShape("conv2d + max-pool", "weight", w, g.weightShape());
+        requireShape("conv2d + max-pool", "output", y, pg.outputShape());
+        requireShape("conv2d + max-pool", "indices", indices, pg.outputShape());
+        if (bias != null) requireShape("conv2d + max-pool", "bias", bias, new long[] {g.cout()});
+        requireSameDtype("conv2d + max-pool", x, w);
+        requireSameDtype("conv2d + max-pool", x, y);
+        requireSameDtype("conv2d + max-pool", x, indices);
+        check(CpuNative.adv_conv2d_pool_fwd(x.dtype().code, algorithm.code, reluInput ? 1 : 0, g.toArray(),
+                x.address(), x.numel(), w.address(), w.numel(), addr(bias), len(bias), y.address(), y.numel(),
+                indices.address(), indices.numel()));
+    }
+
+    @Override
     public void pool2d(PoolGeometry g, Tensor x, Tensor y, Tensor indices) {
         requireDtypes("pool2d", x, y, indices);
         requireShape("pool2d", "input", x, g.inputShape());

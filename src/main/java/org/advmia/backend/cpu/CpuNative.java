@@ -98,6 +98,13 @@ public final class CpuNative {
     public static native int adv_conv2d_relu_bwd_filter(int dt, int algo, long[] geom, long x, long xn, long gy,
                                                         long gyn, long gw, long gwn, long gb, long gbn);
 
+    /**
+     * Max-pool 2x2 / stride 2 of the convolution (of relu(x) where reluIn != 0), into y [N, Cout,
+     * OH/2, OW/2] and its argmax indices idx (as {@link #adv_pool2d_fwd} writes them); OH, OW even.
+     */
+    public static native int adv_conv2d_pool_fwd(int dt, int algo, int reluIn, long[] geom, long x, long xn, long w,
+                                                 long wn, long b, long bn, long y, long yn, long idx, long idxn);
+
     public static native int adv_pool2d_fwd(int dt, long[] geom, long x, long xn, long y, long yn, long idx,
                                             long idxn);
 

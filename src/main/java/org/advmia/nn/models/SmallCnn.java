@@ -60,13 +60,19 @@ public final class SmallCnn extends Model implements FeatureMaps {
      */
     @Override
     public Variable forward(Variable x) {
-        Variable h = features.get(0).forward(x);           // conv1, before its ReLU
-        h = ((Conv2d) features.get(2)).forwardRelu(h);     // conv2(relu(.))
-        h = features.get(4).forward(h);                    // max-pool, before conv2's ReLU
-        h = ((Conv2d) features.get(5)).forwardRelu(h);     // conv3(relu(.))
-        h = ((Conv2d) features.get(7)).forwardRelu(h);     // conv4(relu(.))
-        h = features.get(LAST_POOL).forward(h);            // max-pool, then conv4's ReLU
-        return classifier.forward(features.get(8).forward(h));
+        Variable h = features.get(0).forward(x);                       // conv1, before its ReLU
+        Conv2d conv2 = (Conv2d) features.get(2), conv4 = (Conv2d) features.get(7);
+        // max-pool(conv2(relu(.))), before conv2's ReLU; the pool is fused into the convolution
+        // where its output has even size (always on 28x28 inputs), else the two run in sequence.
+        h = evenOutput(h, 2) ? conv2.forwardMaxPool2(h, true) : features.get(4).forward(conv2.forwardRelu(h));
+        h = ((Conv2d) features.get(5)).forwardRelu(h);                 // conv3(relu(.))
+        h = evenOutput(h, 2) ? conv4.forwardMaxPool2(h, true) : features.get(LAST_POOL).forward(conv4.forwardRelu(h));
+        return classifier.forward(features.get(8).forward(h));         // conv4's ReLU, after the pool
+    }
+
+    /** Whether a 3x3 unpadded convolution of h has an even output (its 2x2 pool windows are whole tiles). */
+    private static boolean evenOutput(Variable h, int shrink) {
+        return (h.shape().dim(2) - shrink) % 2 == 0 && (h.shape().dim(3) - shrink) % 2 == 0;
     }
 
     /** The last conv's ReLU output, before the final max-pool ([N, 64, 8, 8] on 28x28 inputs). */
