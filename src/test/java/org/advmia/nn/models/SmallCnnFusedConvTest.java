@@ -47,6 +47,28 @@ class SmallCnnFusedConvTest {
         }
     }
 
+    /** Frozen weights (an attack step): the input gradient goes through the fused pool + convolution backward. */
+    @Test
+    void inputGradientWithFrozenWeightsEqualsLayerByLayer() {
+        try (MemoryScope s = MemoryScope.open(); SmallCnn m = new SmallCnn(1, 10, 28, 28, Init.seeded(6))) {
+            m.eval();
+            m.setRequiresGrad(false);
+            Random r = new Random(10);
+            float[] xs = new float[4 * 28 * 28];
+            for (int i = 0; i < xs.length; i++) xs[i] = r.nextInt(10) == 0 ? 0f : (float) r.nextGaussian();
+            Tensor x = Backends.tensor(xs, 4, 1, 28, 28);
+            Tensor y = Backends.tensor(new float[] {0, 9, 4, 4}, 4);
+            float[][] g = new float[2][];
+            for (int k = 0; k < 2; k++) {
+                Variable in = Variable.leaf(x, true);
+                Losses.crossEntropy(k == 0 ? m.forward(in) : m.head(m.features(in)), y).backward();
+                g[k] = Backends.toFloatArray(in.grad());
+                in.releaseGrad();
+            }
+            assertArrayEquals(g[1], g[0], 0f, "input gradient, frozen weights");
+        }
+    }
+
     private record Result(float[] logits, float[][] grads) {}
 
     private static Result run(SmallCnn m, Tensor x, Tensor y, boolean fused) {
