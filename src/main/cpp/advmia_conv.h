@@ -5,6 +5,7 @@
 #pragma once
 #include "advmia_gemm.h"
 #include "advmia_winograd.h"
+#include "advmia_spatial.h"
 
 namespace adv {
 
@@ -287,16 +288,41 @@ inline bool wino_fits_fwd(const ConvGeom& g) {
 // Backward-data pads the output gradient by 2 - pad, so pad must be <= 2.
 inline bool wino_fits_bwd_data(const ConvGeom& g) { return wino_fits_fwd(g) && g.ph <= 2 && g.pw <= 2; }
 
-template <class T> void wino_fwd(const ConvGeom& g, const T* x, const T* w, const T* b, T* y) {
+template <class T> void wino_fwd(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, bool relu_in) {
   T* U = wino_scratch<T>(0, 16 * g.Cout * g.C);
   wino_filter_transform<T>(w, g.Cout, g.C, false, U);
-  wino_conv<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, U, b, y);
+  wino_conv<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, U, b, y, relu_in, (const T*)nullptr);
 }
 
-template <class T> void wino_bwd_data(const ConvGeom& g, const T* gy, const T* w, T* gx) {
+template <class T> void wino_bwd_data(const ConvGeom& g, const T* gy, const T* w, T* gx, const T* mask) {
   T* U = wino_scratch<T>(0, 16 * g.Cout * g.C);
   wino_filter_transform<T>(w, g.C, g.Cout, true, U);
-  wino_conv<T>(WinoShape{g.N, g.Cout, g.OH, g.OW, 2 - g.ph, 2 - g.pw, g.C, g.H, g.W}, gy, U, (const T*)nullptr, gx);
+  wino_conv<T>(WinoShape{g.N, g.Cout, g.OH, g.OW, 2 - g.ph, 2 - g.pw, g.C, g.H, g.W}, gy, U, (const T*)nullptr, gx,
+               false, mask);
+}
+
+// ---- a ReLU fused into the convolution that consumes it -------------------------------------
+// conv(relu(x)): the Winograd path rectifies the input as it reads it (and masks the input
+// gradient as it writes it), so the ReLU's output and its gradient never pass through memory;
+// the other paths (im2col, depthwise, and tests forcing them) go through these two helpers.
+
+// relu(x) in a buffer of the calling thread that grows to its high-water mark once; read by the
+// pool's threads during the one convolution that follows.
+template <class T> const T* relu_copy(const T* x, long n) {
+  static thread_local std::vector<T> buf;
+  if ((long)buf.size() < n) buf.resize(n);
+  T* r = buf.data();
+  parallel_range(n, kParallelGrain, [&](long b, long e) {
+    for (long i = b; i < e; i++) r[i] = x[i] > 0 ? x[i] : (T)0;
+  });
+  return r;
+}
+
+// gx[i] = 0 where mask[i] <= 0 (the ReLU's backward, applied in place).
+template <class T> void relu_mask(T* gx, const T* mask, long n) {
+  parallel_range(n, kParallelGrain, [&](long b, long e) {
+    for (long i = b; i < e; i++) gx[i] = mask[i] > 0 ? gx[i] : (T)0;
+  });
 }
 
 // Where Winograd is faster than im2col + GEMM. Measured per layer, one thread (see
@@ -310,14 +336,46 @@ inline bool wino_wins_fwd(const ConvGeom& g) { return wino_fits_fwd(g) && wino_w
 inline bool wino_wins_bwd_data(const ConvGeom& g) { return wino_fits_bwd_data(g) && wino_wins(g); }
 inline bool wino_wins_bwd_filter(const ConvGeom& g) { return wino_fits_fwd(g) && wino_wins(g); }
 
-template <class T> int conv_fwd_impl(const ConvGeom& g, long xa, long wa, long ba, long ya, int algo) {
+// ---- a 2x2 / stride-2 max-pool fused into the convolution that feeds it ----------------------
+// pool2x2(conv(x or relu(x)) + b) and the pool's argmax indices (as pool2d_fwd writes them,
+// positions in the convolution's OH x OW plane). The Winograd path pools in its output transform,
+// so the convolution's output never goes to memory; the other paths convolve into a scratch
+// buffer of the calling thread (grown once) and pool that.
+inline bool conv_pool_fits(const ConvGeom& g) { return g.OH % 2 == 0 && g.OW % 2 == 0; }
+
+template <class T> int conv_fwd_impl(const ConvGeom& g, long xa, long wa, long ba, long ya, int algo, int relu_in);
+
+template <class T> int conv_pool_fwd_impl(const ConvGeom& g, long xa, long wa, long ba, long ya, long ia, int algo,
+                                          int relu_in) {
+  if (g.N == 0) return 0;
+  if (!g.depthwise() && (algo == kConvWinograd || (algo == kConvAuto && wino_wins_fwd(g)))) {
+    T* U = wino_scratch<T>(0, 16 * g.Cout * g.C);
+    wino_filter_transform<T>(ptr<const T>(wa), g.Cout, g.C, false, U);
+    wino_conv<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, ptr<const T>(xa), U,
+                 ptr<const T>(ba), ptr<T>(ya), relu_in != 0, (const T*)nullptr, ptr<T>(ia));
+    return 0;
+  }
+  static thread_local std::vector<T> buf;
+  const long n = g.N * g.Cout * g.OHW();
+  if ((long)buf.size() < n) buf.resize(n);
+  int rc = conv_fwd_impl<T>(g, xa, wa, ba, (long)buf.data(), algo, relu_in);
+  if (rc) return rc;
+  PoolGeom pg{g.N, g.Cout, g.OH, g.OW, 2, 2, 2, 2, 0, 0, g.OH / 2, g.OW / 2, 0, P_MAX};
+  maxpool2x2_fwd<T>(pg, buf.data(), ptr<T>(ya), ptr<T>(ia));
+  return 0;
+}
+
+// relu_in: y = conv(relu(x)) + b.
+template <class T> int conv_fwd_impl(const ConvGeom& g, long xa, long wa, long ba, long ya, int algo, int relu_in) {
   const T* x = ptr<const T>(xa);
   const T* w = ptr<const T>(wa);
   const T* b = ptr<const T>(ba);
   T* y = ptr<T>(ya);
   if (g.N == 0) return 0;
+  const bool wino = !g.depthwise() && (algo == kConvWinograd || (algo == kConvAuto && wino_wins_fwd(g)));
+  if (wino) { wino_fwd<T>(g, x, w, b, y, relu_in != 0); return 0; }
+  if (relu_in) x = relu_copy<T>(x, g.N * g.C * g.HW());
   if (g.depthwise()) { depthwise_fwd<T>(g, x, w, b, y); return 0; }
-  if (algo == kConvWinograd || (algo == kConvAuto && wino_wins_fwd(g))) { wino_fwd<T>(g, x, w, b, y); return 0; }
   const long Cg = g.Cg(), Cog = g.Cog(), K = g.K(), HW = g.HW(), OHW = g.OHW();
   const ConvPlan plan = conv_plan(g);
   const long nb = plan.nb, chunks = plan.chunks;
@@ -362,16 +420,24 @@ template <class T> int conv_fwd_impl(const ConvGeom& g, long xa, long wa, long b
   return 0;
 }
 
-template <class T> int conv_bwd_data_impl(const ConvGeom& g, long gya, long wa, long gxa, int algo) {
+// mask (0, or the forward input x of conv(relu(x))): gx is the gradient with respect to x, i.e.
+// zero where x <= 0.
+template <class T> int conv_bwd_data_impl(const ConvGeom& g, long gya, long wa, long gxa, int algo, long maska) {
   const T* gy = ptr<const T>(gya);
   const T* w = ptr<const T>(wa);
   T* gx = ptr<T>(gxa);
+  const T* mask = ptr<const T>(maska);
   if (g.N == 0) return 0;
-  if (g.depthwise()) { depthwise_bwd_data<T>(g, gy, w, gx); return 0; }
-  if (algo == kConvWinograd || (algo == kConvAuto && wino_wins_bwd_data(g))) {
-    wino_bwd_data<T>(g, gy, w, gx);
+  if (!g.depthwise() && (algo == kConvWinograd || (algo == kConvAuto && wino_wins_bwd_data(g)))) {
+    wino_bwd_data<T>(g, gy, w, gx, mask);
     return 0;
   }
+  if (mask) {
+    conv_bwd_data_impl<T>(g, gya, wa, gxa, algo, 0);
+    relu_mask<T>(gx, mask, g.N * g.C * g.HW());
+    return 0;
+  }
+  if (g.depthwise()) { depthwise_bwd_data<T>(g, gy, w, gx); return 0; }
   const long Cg = g.Cg(), Cog = g.Cog(), K = g.K(), HW = g.HW(), OHW = g.OHW();
   const ConvPlan plan = conv_plan(g);
   const long nb = plan.nb, chunks = plan.chunks;
@@ -477,7 +543,9 @@ template <class T> void untranspose_filter_grad(const ConvGeom& g, const T* gwt,
 
 constexpr int kMaxThreads = 256;
 
-template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya, long gwa, long gba, int algo) {
+// relu_in: the gradients of y = conv(relu(x)) + b.
+template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya, long gwa, long gba, int algo,
+                                            int relu_in) {
   const T* x = ptr<const T>(xa);
   const T* gy = ptr<const T>(gya);
   T* gw = ptr<T>(gwa);
@@ -495,16 +563,17 @@ template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya
     });
   }
   if (!gw) return 0;
-  if (g.depthwise()) { depthwise_bwd_filter<T>(g, x, gy, gw); return 0; }
   const long wsize = g.Cout * g.K();
   if (g.N == 0) {
     std::fill(gw, gw + wsize, (T)0);
     return 0;
   }
-  if (algo == kConvWinograd || (algo == kConvAuto && wino_wins_bwd_filter(g))) {
-    wino_bwd_filter<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, gy, gw);
+  if (!g.depthwise() && (algo == kConvWinograd || (algo == kConvAuto && wino_wins_bwd_filter(g)))) {
+    wino_bwd_filter<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, gy, gw, relu_in != 0);
     return 0;
   }
+  if (relu_in) x = relu_copy<T>(x, g.N * g.C * g.HW());
+  if (g.depthwise()) { depthwise_bwd_filter<T>(g, x, gy, gw); return 0; }
   const ConvPlan plan = conv_plan(g);
   const long nb = plan.nb, chunks = plan.chunks;
   const int threads = std::min(pool_threads(), kMaxThreads);
@@ -568,40 +637,95 @@ inline int conv_check(const char* op, const ConvGeom& g, long xa, long xn, long 
 // geom = {N, C, H, W, Cout, KH, KW, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups, OH, OW}
 // algo: 0 picks by shape (the normal path), 1 forces im2col + GEMM, 2 forces Winograd (an error
 // where the geometry does not allow it). 1 and 2 exist so tests can compare the two paths.
-inline int adv_conv2d_fwd(int dt, int algo, long long* geom_ll, long x, long xn, long w, long wn, long b, long bn, long y,
-                          long yn) {
+// relu_in (the adv_conv2d_relu_* entry points): the convolution of relu(x) instead of x.
+inline int adv_conv2d_fwd_impl(const char* op, int dt, int algo, long long* geom_ll, long x, long xn, long w, long wn,
+                               long b, long bn, long y, long yn, int relu_in) {
   adv::ConvGeom g;
   const long* geom = reinterpret_cast<const long*>(geom_ll);
-  int rc = adv::conv_geom("conv2d_fwd", geom, &g);
+  int rc = adv::conv_geom(op, geom, &g);
   if (rc) return rc;
-  if ((rc = adv::conv_algo_check("conv2d_fwd", algo, adv::wino_fits_fwd(g)))) return rc;
-  if ((rc = adv::conv_check("conv2d_fwd", g, x, xn, w, wn, y, yn, true, true, true))) return rc;
-  if (b) ADV_CHECK_BUF("conv2d_fwd", "bias", b, bn, g.Cout);
+  if ((rc = adv::conv_algo_check(op, algo, adv::wino_fits_fwd(g)))) return rc;
+  if ((rc = adv::conv_check(op, g, x, xn, w, wn, y, yn, true, true, true))) return rc;
+  if (b) ADV_CHECK_BUF(op, "bias", b, bn, g.Cout);
   if (rc) return rc;
-  ADV_DISPATCH("conv2d_fwd", dt, adv::conv_fwd_impl, g, x, w, b, y, algo);
+  ADV_DISPATCH(op, dt, adv::conv_fwd_impl, g, x, w, b, y, algo, relu_in);
+}
+
+inline int adv_conv2d_fwd(int dt, int algo, long long* geom_ll, long x, long xn, long w, long wn, long b, long bn, long y,
+                          long yn) {
+  return adv_conv2d_fwd_impl("conv2d_fwd", dt, algo, geom_ll, x, xn, w, wn, b, bn, y, yn, 0);
+}
+
+inline int adv_conv2d_relu_fwd(int dt, int algo, long long* geom_ll, long x, long xn, long w, long wn, long b, long bn,
+                               long y, long yn) {
+  return adv_conv2d_fwd_impl("conv2d_relu_fwd", dt, algo, geom_ll, x, xn, w, wn, b, bn, y, yn, 1);
+}
+
+// mask: 0, or (adv_conv2d_relu_bwd_data) the forward input x, shaped like gx.
+inline int adv_conv2d_bwd_data_impl(const char* op, int dt, int algo, long long* geom_ll, long gy, long gyn, long w,
+                                    long wn, long mask, long maskn, bool mask_needed, long gx, long gxn) {
+  adv::ConvGeom g;
+  const long* geom = reinterpret_cast<const long*>(geom_ll);
+  int rc = adv::conv_geom(op, geom, &g);
+  if (rc) return rc;
+  if ((rc = adv::conv_algo_check(op, algo, adv::wino_fits_bwd_data(g)))) return rc;
+  if ((rc = adv::conv_check(op, g, gx, gxn, w, wn, gy, gyn, true, true, true))) return rc;
+  if (mask_needed) ADV_CHECK_BUF(op, "input", mask, maskn, g.N * g.C * g.HW());
+  if (rc) return rc;
+  ADV_DISPATCH(op, dt, adv::conv_bwd_data_impl, g, gy, w, gx, algo, mask);
 }
 
 inline int adv_conv2d_bwd_data(int dt, int algo, long long* geom_ll, long gy, long gyn, long w, long wn, long gx,
                                long gxn) {
-  adv::ConvGeom g;
-  const long* geom = reinterpret_cast<const long*>(geom_ll);
-  int rc = adv::conv_geom("conv2d_bwd_data", geom, &g);
-  if (rc) return rc;
-  if ((rc = adv::conv_algo_check("conv2d_bwd_data", algo, adv::wino_fits_bwd_data(g)))) return rc;
-  if ((rc = adv::conv_check("conv2d_bwd_data", g, gx, gxn, w, wn, gy, gyn, true, true, true))) return rc;
-  ADV_DISPATCH("conv2d_bwd_data", dt, adv::conv_bwd_data_impl, g, gy, w, gx, algo);
+  return adv_conv2d_bwd_data_impl("conv2d_bwd_data", dt, algo, geom_ll, gy, gyn, w, wn, 0, 0, false, gx, gxn);
+}
+
+inline int adv_conv2d_relu_bwd_data(int dt, int algo, long long* geom_ll, long gy, long gyn, long w, long wn, long x,
+                                    long xn, long gx, long gxn) {
+  return adv_conv2d_bwd_data_impl("conv2d_relu_bwd_data", dt, algo, geom_ll, gy, gyn, w, wn, x, xn, true, gx, gxn);
 }
 
 // gw or gb may be 0 to skip that gradient.
-inline int adv_conv2d_bwd_filter(int dt, int algo, long long* geom_ll, long x, long xn, long gy, long gyn, long gw,
-                                 long gwn, long gb, long gbn) {
+inline int adv_conv2d_bwd_filter_impl(const char* op, int dt, int algo, long long* geom_ll, long x, long xn, long gy,
+                                      long gyn, long gw, long gwn, long gb, long gbn, int relu_in) {
   adv::ConvGeom g;
   const long* geom = reinterpret_cast<const long*>(geom_ll);
-  int rc = adv::conv_geom("conv2d_bwd_filter", geom, &g);
+  int rc = adv::conv_geom(op, geom, &g);
   if (rc) return rc;
-  if ((rc = adv::conv_algo_check("conv2d_bwd_filter", algo, adv::wino_fits_fwd(g)))) return rc;
-  if ((rc = adv::conv_check("conv2d_bwd_filter", g, x, xn, gw, gwn, gy, gyn, gw != 0, gw != 0, true))) return rc;
-  if (gb) ADV_CHECK_BUF("conv2d_bwd_filter", "bias gradient", gb, gbn, g.Cout);
+  if ((rc = adv::conv_algo_check(op, algo, adv::wino_fits_fwd(g)))) return rc;
+  if ((rc = adv::conv_check(op, g, x, xn, gw, gwn, gy, gyn, gw != 0, gw != 0, true))) return rc;
+  if (gb) ADV_CHECK_BUF(op, "bias gradient", gb, gbn, g.Cout);
   if (rc) return rc;
-  ADV_DISPATCH("conv2d_bwd_filter", dt, adv::conv_bwd_filter_impl, g, x, gy, gw, gb, algo);
+  ADV_DISPATCH(op, dt, adv::conv_bwd_filter_impl, g, x, gy, gw, gb, algo, relu_in);
+}
+
+inline int adv_conv2d_bwd_filter(int dt, int algo, long long* geom_ll, long x, long xn, long gy, long gyn, long gw,
+                                 long gwn, long gb, long gbn) {
+  return adv_conv2d_bwd_filter_impl("conv2d_bwd_filter", dt, algo, geom_ll, x, xn, gy, gyn, gw, gwn, gb, gbn, 0);
+}
+
+inline int adv_conv2d_relu_bwd_filter(int dt, int algo, long long* geom_ll, long x, long xn, long gy, long gyn,
+                                      long gw, long gwn, long gb, long gbn) {
+  return adv_conv2d_bwd_filter_impl("conv2d_relu_bwd_filter", dt, algo, geom_ll, x, xn, gy, gyn, gw, gwn, gb, gbn, 1);
+}
+
+// The convolution (of relu(x) where relu_in) followed by a 2x2 / stride-2 max-pool: y [N, Cout,
+// OH/2, OW/2] and idx (its argmax, as adv_pool2d_fwd writes it). OH and OW must be even.
+inline int adv_conv2d_pool_fwd(int dt, int algo, int relu_in, long long* geom_ll, long x, long xn, long w, long wn,
+                               long b, long bn, long y, long yn, long idx, long idxn) {
+  const char* op = "conv2d_pool_fwd";
+  adv::ConvGeom g;
+  const long* geom = reinterpret_cast<const long*>(geom_ll);
+  int rc = adv::conv_geom(op, geom, &g);
+  if (rc) return rc;
+  if (!adv::conv_pool_fits(g))
+    return adv::fail("%s: the convolution's output %ldx%ld is not even (2x2 pool windows)", op, g.OH, g.OW);
+  if ((rc = adv::conv_algo_check(op, algo, adv::wino_fits_fwd(g)))) return rc;
+  if ((rc = adv::conv_check(op, g, x, xn, w, wn, 0, 0, true, true, false))) return rc;
+  const long pooled = g.N * g.Cout * (g.OH / 2) * (g.OW / 2);
+  ADV_CHECK_BUF(op, "output", y, yn, pooled);
+  ADV_CHECK_BUF(op, "indices", idx, idxn, pooled);
+  if (b) ADV_CHECK_BUF(op, "bias", b, bn, g.Cout);
+  if (rc) return rc;
+  ADV_DISPATCH(op, dt, adv::conv_pool_fwd_impl, g, x, w, b, y, idx, algo, relu_in);
 }

@@ -227,6 +227,56 @@ template <class T> inline void wino_output_tiles(const WinoShape& s, const T* M,
   }
 }
 
+// With even OH and OW each 2x2 output tile is exactly one window of a 2x2 / stride-2 max-pool, so
+// the pool can be taken in the output transform and the convolution's output never written: for
+// the TW tiles of tile row th of one plane, yp[th * TW + t] = the window's max and ip[...] its index
+// in the OH x OW plane, with the scan order and NaN rule of maxpool2x2_fwd (advmia_spatial.h:
+// row-major, a value replaces the best if greater or NaN), so values and indices are identical to
+// pooling the stored output.
+template <class T> inline void wino_output_pool_tiles(const WinoShape& s, const T* M, long xstride, T bias, T* yp,
+                                                      T* ip, long th) {
+  constexpr long L = kWinoLanes;
+  const long TW = s.TW(), OW = s.OW;
+  const WVec<T> b = (WVec<T>){} + bias;
+  WVec<T> lane;
+  for (long l = 0; l < L; l++) lane[l] = (T)(2 * l);
+  for (long tw0 = 0; tw0 < TW; tw0 += L) {
+    WVec<T> m[16], a[2][4], o[2][2];
+    for (int xi = 0; xi < 16; xi++) m[xi] = wload<T>(M + xi * xstride + tw0);
+    for (int j = 0; j < 4; j++) {
+      a[0][j] = m[j] + m[4 + j] + m[8 + j];
+      a[1][j] = m[4 + j] - m[8 + j] - m[12 + j];
+    }
+    for (int i = 0; i < 2; i++) {
+      o[i][0] = a[i][0] + a[i][1] + a[i][2] + b;
+      o[i][1] = a[i][1] - a[i][2] - a[i][3] + b;
+    }
+    const WVec<T> i0 = lane + (T)(2 * th * OW + 2 * tw0);
+    WVec<T> best = o[0][0], bi = i0;
+    auto mk = (o[0][1] > best) | (o[0][1] != o[0][1]);
+    best = mk ? o[0][1] : best;
+    bi = mk ? i0 + (T)1 : bi;
+    mk = (o[1][0] > best) | (o[1][0] != o[1][0]);
+    best = mk ? o[1][0] : best;
+    bi = mk ? i0 + (T)OW : bi;
+    mk = (o[1][1] > best) | (o[1][1] != o[1][1]);
+    best = mk ? o[1][1] : best;
+    bi = mk ? i0 + (T)(OW + 1) : bi;
+    const long cnt = std::min(L, TW - tw0);
+    T* yr = yp + th * TW + tw0;
+    T* ir = ip + th * TW + tw0;
+    if (cnt == L) {
+      wstore<T>(yr, best);
+      wstore<T>(ir, bi);
+    } else {
+      for (long l = 0; l < cnt; l++) {
+        yr[l] = best[l];
+        ir[l] = bi[l];
+      }
+    }
+  }
+}
+
 // Chunking: whole tile rows per chunk, as many as keep the chunk's transformed input and output
 // within ADV_WINO_BUDGET bytes (L2 is 2 MB per core here), but at least ADV_WINO_MIN_TILES tiles
 // per GEMM, below which OpenBLAS's per-call packing dominates.
@@ -269,13 +319,21 @@ inline long wino_split_rows_needed(const WinoPlan& p) { return 2 * p.rows + 2; }
 
 // V = the transformed input tiles of tile rows [r0, r1) (global index n * TH + th), in
 // V[xi * vstride + c * ld + (r - r0) * TW + tw].
+// relu_in: the convolution reads relu(in) (a ReLU fused into the following convolution, see
+// adv_conv2d_relu_fwd): applied to the split rows, which are hot in L1, so the rectified input is
+// never written to memory.
 template <class T> void wino_input_chunk(const WinoShape& s, const T* in, long r0, long r1, long ld, T* E, T* O, T* V,
-                                         long vstride) {
+                                         long vstride, bool relu_in) {
   const long TH = s.TH(), TW = s.TW(), Ws = s.split_width(), IHW = s.IH * s.IW, groups = s.TWr() / kWinoLanes;
   for (long c = 0; c < s.Cin; c++)
     for (long ra = r0; ra < r1;) {  // runs of tile rows within one image
       const long n = ra / TH, th0 = ra % TH, rb = std::min(r1, (n + 1) * TH);
       wino_split_rows<T>(in + (n * s.Cin + c) * IHW, s.IH, s.IW, s.pw, Ws, 2 * th0 - s.ph, 2 * (rb - ra) + 2, E, O);
+      if (relu_in) {
+        const long len = (2 * (rb - ra) + 2) * Ws;
+        for (long q = 0; q < len; q++) E[q] = E[q] > 0 ? E[q] : (T)0;
+        for (long q = 0; q < len; q++) O[q] = O[q] > 0 ? O[q] : (T)0;
+      }
       for (long r = ra; r < rb; r++) {
         const long off = 2 * (r - ra) * Ws;
         wino_input_tiles<T>(E + off, O + off, Ws, groups, V + c * ld + (r - r0) * TW, vstride);
@@ -284,8 +342,13 @@ template <class T> void wino_input_chunk(const WinoShape& s, const T* in, long r
     }
 }
 
-// One Winograd convolution with filters already transformed into U[16][Cout][Cin].
-template <class T> void wino_conv(const WinoShape& s, const T* in, const T* U, const T* bias, T* out) {
+// One Winograd convolution with filters already transformed into U[16][Cout][Cin]. relu_in: of
+// relu(in) (see wino_input_chunk). mask (null, or shaped like out): out[i] = 0 where mask[i] <= 0,
+// the ReLU backward of the layer that produced mask, done while the tile row's output is in L1.
+// pool_idx (non-null; OH and OW even): out is max-pool 2x2/2 of the convolution, [N, Cout, OH/2,
+// OW/2], with its argmax indices in pool_idx (see wino_output_pool_tiles).
+template <class T> void wino_conv(const WinoShape& s, const T* in, const T* U, const T* bias, T* out, bool relu_in,
+                                  const T* mask, T* pool_idx = nullptr) {
   const WinoPlan plan = wino_plan<T>(s);
   const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
   const long OHW = s.OH * s.OW;
@@ -298,7 +361,7 @@ template <class T> void wino_conv(const WinoShape& s, const T* in, const T* U, c
     T* O = E + wino_split_rows_needed(plan) * Ws;
     T* V = wino_scratch<T>(2, 16 * vstride);
     T* M = wino_scratch<T>(3, 16 * mstride);
-    wino_input_chunk<T>(s, in, r0, r1, ld, E, O, V, vstride);
+    wino_input_chunk<T>(s, in, r0, r1, ld, E, O, V, vstride, relu_in);
     for (int xi = 0; xi < 16; xi++)
       gemm_auto<T>(!outer, false, false, s.Cout, tiles, s.Cin, 1, U + xi * s.Cout * s.Cin, s.Cin, V + xi * vstride, ld,
                    0, M + xi * mstride, ld);
@@ -306,7 +369,17 @@ template <class T> void wino_conv(const WinoShape& s, const T* in, const T* U, c
       const T b = bias ? bias[k] : (T)0;
       for (long r = r0; r < r1; r++) {
         const long n = r / TH, th = r % TH;
+        if (pool_idx) {
+          const long plane = (n * s.Cout + k) * (OHW / 4);
+          wino_output_pool_tiles<T>(s, M + k * ld + (r - r0) * TW, mstride, b, out + plane, pool_idx + plane, th);
+          continue;
+        }
         wino_output_tiles<T>(s, M + k * ld + (r - r0) * TW, mstride, b, out + (n * s.Cout + k) * OHW, th);
+        if (mask) {
+          const long q0 = (n * s.Cout + k) * OHW + 2 * th * s.OW, q1 = q0 + std::min(2L, s.OH - 2 * th) * s.OW;
+          T* o = out;
+          for (long q = q0; q < q1; q++) o[q] = mask[q] > 0 ? o[q] : (T)0;
+        }
       }
     }
   }, outer);
@@ -382,7 +455,8 @@ template <class T> void wino_filter_grad_transform(const T* dU, long Cout, long 
 // ranges, one accumulator each, summed in range order.
 // (Chunks sized as for the forward: larger ones, for a longer GEMM contraction, measured
 // slower: 2 MB / 128 tiles cost SmallCNN's layers 5-15%, 4 MB / 256 up to 30%.)
-template <class T> void wino_bwd_filter(const WinoShape& s, const T* in, const T* gy, T* gw) {
+// relu_in: the gradient of the convolution of relu(in) (see wino_input_chunk).
+template <class T> void wino_bwd_filter(const WinoShape& s, const T* in, const T* gy, T* gw, bool relu_in) {
   const WinoPlan plan = wino_plan<T>(s);
   const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
   const long OHW = s.OH * s.OW, groups = s.TWr() / kWinoLanes, usize = 16 * s.Cout * s.Cin;
@@ -402,7 +476,7 @@ template <class T> void wino_bwd_filter(const WinoShape& s, const T* in, const T
     T* dM = wino_scratch<T>(3, 16 * mstride);
     for (long ch = c0; ch < c1; ch++) {
       const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
-      wino_input_chunk<T>(s, in, r0, r1, ld, E, O, V, vstride);
+      wino_input_chunk<T>(s, in, r0, r1, ld, E, O, V, vstride, relu_in);
       for (long k = 0; k < s.Cout; k++)
         for (long r = r0; r < r1; r++) {
           const long n = r / TH, th = r % TH;

@@ -90,6 +90,89 @@ public final class NnOps {
     }
 
     /**
+     * conv2d(relu(x), w, b): a ReLU fused into the convolution that consumes it. Equal to
+     * {@code conv2d(Ops.relu(x), ...)} (values, and gradients: relu'(0) = 0 in both), but relu(x)
+     * and its gradient are never materialised on backends that fuse it (the CPU's Winograd path
+     * rectifies while reading the input and masks while writing the input gradient).
+     */
+    public static Variable reluConv2d(Variable x, Variable w, Variable b, int stride, int padding, int dilation,
+                                      int groups) {
+        requireRank("conv2d", "input", x, 4);
+        requireRank("conv2d", "weight", w, 4);
+        Shape xs = x.shape(), ws = w.shape();
+        if (xs.dim(1) != ws.dim(1) * groups) {
+            throw new IllegalArgumentException("conv2d: input " + xs + " has " + xs.dim(1) + " channels, weight " + ws
+                    + " with groups=" + groups + " expects " + ws.dim(1) * groups);
+        }
+        ConvGeometry g = new ConvGeometry(xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ws.dim(0), ws.dim(2), ws.dim(3),
+                stride, stride, padding, padding, dilation, dilation, groups);
+        Tensor xv = x.value(), wv = w.value();
+        Backend be = backendOf(xv);
+        Tensor y = be.empty(xv.dtype(), Shape.of(g.outputShape()));
+        be.conv2dReluInput(g, xv, wv, b == null ? null : b.value(), y);
+        return Autograd.record("relu_conv2d", y, (gy, needs) -> {
+            Tensor gx = null, gw = null, gb = null;
+            if (needs[0]) {
+                gx = be.empty(xv.dtype(), xv.shape());
+                be.conv2dReluInputBackwardData(g, gy, wv, xv, gx);
+            }
+            boolean needB = needs.length > 2 && needs[2];
+            if (needs[1] || needB) {
+                if (needs[1]) gw = be.empty(wv.dtype(), wv.shape());
+                if (needB) gb = be.empty(xv.dtype(), Shape.of(g.cout()));
+                be.conv2dReluInputBackwardFilter(g, xv, gy, gw, gb);
+            }
+            return new Tensor[] {gx, gw, gb};
+        }, x, w, b);
+    }
+
+    /**
+     * maxPool2d(conv2d(reluInput ? relu(x) : x, w, b), 2, 2): a 2x2 / stride-2 max-pool fused into
+     * the convolution that feeds it (the convolution's output must have even height and width).
+     * Equal to the two ops in sequence, bit for bit, but backends that fuse it (the CPU's Winograd
+     * path) take the pool in the convolution's output transform and never store the full-size
+     * output. Backward is the pool's (a scatter into the convolution's output gradient) followed by
+     * the convolution's.
+     */
+    public static Variable conv2dMaxPool2(Variable x, Variable w, Variable b, int stride, int padding, int dilation,
+                                          int groups, boolean reluInput) {
+        requireRank("conv2d", "input", x, 4);
+        requireRank("conv2d", "weight", w, 4);
+        Shape xs = x.shape(), ws = w.shape();
+        if (xs.dim(1) != ws.dim(1) * groups) {
+            throw new IllegalArgumentException("conv2d: input " + xs + " has " + xs.dim(1) + " channels, weight " + ws
+                    + " with groups=" + groups + " expects " + ws.dim(1) * groups);
+        }
+        ConvGeometry g = new ConvGeometry(xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ws.dim(0), ws.dim(2), ws.dim(3),
+                stride, stride, padding, padding, dilation, dilation, groups);
+        PoolGeometry pg = Backend.maxPool2Geometry(g);
+        Tensor xv = x.value(), wv = w.value();
+        Backend be = backendOf(xv);
+        Tensor y = be.empty(xv.dtype(), Shape.of(pg.outputShape()));
+        Tensor idx = be.empty(xv.dtype(), Shape.of(pg.outputShape()));
+        be.conv2dMaxPool2(g, reluInput, xv, wv, b == null ? null : b.value(), y, idx);
+        return Autograd.record(reluInput ? "relu_conv2d_max_pool2d" : "conv2d_max_pool2d", y, (gy, needs) -> {
+            Tensor gc = be.empty(xv.dtype(), Shape.of(g.outputShape()));
+            be.pool2dBackward(pg, gy, idx, gc);
+            Tensor gx = null, gw = null, gb = null;
+            if (needs[0]) {
+                gx = be.empty(xv.dtype(), xv.shape());
+                if (reluInput) be.conv2dReluInputBackwardData(g, gc, wv, xv, gx);
+                else be.conv2dBackwardData(g, gc, wv, gx);
+            }
+            boolean needB = needs.length > 2 && needs[2];
+            if (needs[1] || needB) {
+                if (needs[1]) gw = be.empty(wv.dtype(), wv.shape());
+                if (needB) gb = be.empty(xv.dtype(), Shape.of(g.cout()));
+                if (reluInput) be.conv2dReluInputBackwardFilter(g, xv, gc, gw, gb);
+                else be.conv2dBackwardFilter(g, xv, gc, gw, gb);
+            }
+            gc.close();
+            return new Tensor[] {gx, gw, gb};
+        }, x, w, b);
+    }
+
+    /**
      * Transposed convolution (PyTorch's ConvTranspose2d); weight [Cin, Cout / groups, kh, kw].
      * It is the adjoint of the convolution that maps its output back to its input.
      */

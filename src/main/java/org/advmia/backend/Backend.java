@@ -93,6 +93,59 @@ public interface Backend {
     /** gw and/or gb may be null to skip them. */
     void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb);
 
+    /**
+     * y = conv(relu(x)) + bias: a ReLU fused into the convolution that consumes it, so that a
+     * backend can rectify the input as it reads it instead of writing relu(x) to memory and
+     * reading it back (the CPU backend does, on its Winograd path). This default materialises
+     * relu(x) in a temporary.
+     */
+    default void conv2dReluInput(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y) {
+        try (Tensor r = empty(x.dtype(), x.shape())) {
+            unary(UnaryOp.RELU, x, r, 0, 0);
+            conv2d(g, r, w, bias, y);
+        }
+    }
+
+    /** The gradient of {@link #conv2dReluInput} with respect to x: the convolution's, zero where x <= 0. */
+    default void conv2dReluInputBackwardData(ConvGeometry g, Tensor gy, Tensor w, Tensor x, Tensor gx) {
+        conv2dBackwardData(g, gy, w, gx);
+        unaryBackward(UnaryOp.RELU, x, null, gx, gx, 0, 0);
+    }
+
+    /** The weight and bias gradients of {@link #conv2dReluInput}; gw and/or gb may be null to skip them. */
+    default void conv2dReluInputBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb) {
+        try (Tensor r = empty(x.dtype(), x.shape())) {
+            unary(UnaryOp.RELU, x, r, 0, 0);
+            conv2dBackwardFilter(g, r, gy, gw, gb);
+        }
+    }
+
+    /**
+     * Max-pool (2x2 windows, stride 2) of the convolution of x, or of relu(x) where reluInput: y
+     * [N, Cout, OH/2, OW/2] and its argmax indices as {@link #pool2d} writes them (positions in the
+     * convolution's OH x OW plane), so {@link #pool2dBackward} with a 2x2 / stride-2 geometry is its
+     * pool's backward. OH and OW must be even. A backend can take the pool while the convolution's
+     * output is in cache and never store it (the CPU's Winograd path does); this default stores it.
+     */
+    default void conv2dMaxPool2(ConvGeometry g, boolean reluInput, Tensor x, Tensor w, Tensor bias, Tensor y,
+                                Tensor indices) {
+        if (g.outH() % 2 != 0 || g.outW() % 2 != 0) {
+            throw new IllegalArgumentException("conv2d + max-pool: the convolution's output " + g.outH() + "x"
+                    + g.outW() + " is not even");
+        }
+        try (Tensor c = empty(x.dtype(), org.advmia.tensor.Shape.of(g.outputShape()))) {
+            if (reluInput) conv2dReluInput(g, x, w, bias, c);
+            else conv2d(g, x, w, bias, c);
+            pool2d(maxPool2Geometry(g), c, y, indices);
+        }
+    }
+
+    /** The 2x2 / stride-2 max-pool over the output of the convolution g (see {@link #conv2dMaxPool2}). */
+    static PoolGeometry maxPool2Geometry(ConvGeometry g) {
+        return new PoolGeometry(PoolKind.MAX, g.n(), g.cout(), g.outH(), g.outW(), 2, 2, 2, 2, 0, 0, g.outH() / 2,
+                g.outW() / 2, false);
+    }
+
     // ---- spatial (5)
 
     /** indices (max pooling only, may be null) receive each window's argmax within its plane. */

@@ -35,6 +35,16 @@ public final class Conv2d extends Module {
         return weight;
     }
 
+    /** forward(relu(x)), with the ReLU fused into the convolution (see {@link NnOps#reluConv2d}). */
+    public Variable forwardRelu(Variable x) {
+        return NnOps.reluConv2d(x, weight, bias, stride, padding, dilation, groups);
+    }
+
+    /** max-pool 2x2 / stride 2 of forward(x) (of forward(relu(x)) where reluInput), fused (see {@link NnOps#conv2dMaxPool2}). */
+    public Variable forwardMaxPool2(Variable x, boolean reluInput) {
+        return NnOps.conv2dMaxPool2(x, weight, bias, stride, padding, dilation, groups, reluInput);
+    }
+
     @Override
     public Variable forward(Variable x) {
         return NnOps.conv2d(x, weight, bias, stride, padding, dilation, groups);

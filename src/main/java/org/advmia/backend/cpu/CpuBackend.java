@@ -349,6 +349,92 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void conv2dReluInput(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y) {
+        conv2dReluInput(g, x, w, bias, y, ConvAlgorithm.AUTO);
+    }
+
+    /** {@link #conv2dReluInput(ConvGeometry, Tensor, Tensor, Tensor, Tensor)} with a chosen algorithm. */
+    public void conv2dReluInput(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y, ConvAlgorithm algorithm) {
+        if (algorithm == null) throw new IllegalArgumentException("conv2d: algorithm is null (use ConvAlgorithm.AUTO)");
+        requireDtypes("conv2d", x, w, bias, y);
+        requireShape("conv2d", "input", x, g.inputShape());
+        requireShape("conv2d", "weight", w, g.weightShape());
+        requireShape("conv2d", "output", y, g.outputShape());
+        if (bias != null) requireShape("conv2d", "bias", bias, new long[] {g.cout()});
+        requireSameDtype("conv2d", x, w);
+        requireSameDtype("conv2d", x, y);
+        check(CpuNative.adv_conv2d_relu_fwd(x.dtype().code, algorithm.code, g.toArray(), x.address(), x.numel(),
+                w.address(), w.numel(), addr(bias), len(bias), y.address(), y.numel()));
+    }
+
+    @Override
+    public void conv2dReluInputBackwardData(ConvGeometry g, Tensor gy, Tensor w, Tensor x, Tensor gx) {
+        conv2dReluInputBackwardData(g, gy, w, x, gx, ConvAlgorithm.AUTO);
+    }
+
+    /** {@link #conv2dReluInputBackwardData(ConvGeometry, Tensor, Tensor, Tensor, Tensor)} with a chosen algorithm. */
+    public void conv2dReluInputBackwardData(ConvGeometry g, Tensor gy, Tensor w, Tensor x, Tensor gx,
+                                            ConvAlgorithm algorithm) {
+        if (algorithm == null)
+            throw new IllegalArgumentException("conv2d backward: algorithm is null (use ConvAlgorithm.AUTO)");
+        requireShape("conv2d backward", "output gradient", gy, g.outputShape());
+        requireShape("conv2d backward", "weight", w, g.weightShape());
+        requireShape("conv2d backward", "input", x, g.inputShape());
+        requireShape("conv2d backward", "input gradient", gx, g.inputShape());
+        requireSameDtype("conv2d backward", gy, w);
+        requireSameDtype("conv2d backward", gy, x);
+        requireSameDtype("conv2d backward", gy, gx);
+        check(CpuNative.adv_conv2d_relu_bwd_data(gy.dtype().code, algorithm.code, g.toArray(), gy.address(),
+                gy.numel(), w.address(), w.numel(), x.address(), x.numel(), gx.address(), gx.numel()));
+    }
+
+    @Override
+    public void conv2dReluInputBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb) {
+        conv2dReluInputBackwardFilter(g, x, gy, gw, gb, ConvAlgorithm.AUTO);
+    }
+
+    /** {@link #conv2dReluInputBackwardFilter(ConvGeometry, Tensor, Tensor, Tensor, Tensor)} with a chosen algorithm. */
+    public void conv2dReluInputBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb,
+                                              ConvAlgorithm algorithm) {
+        if (algorithm == null)
+            throw new IllegalArgumentException("conv2d backward: algorithm is null (use ConvAlgorithm.AUTO)");
+        requireDtypes("conv2d backward", x, gy, gw, gb);
+        requireShape("conv2d backward", "input", x, g.inputShape());
+        requireShape("conv2d backward", "output gradient", gy, g.outputShape());
+        if (gw != null) requireShape("conv2d backward", "weight gradient", gw, g.weightShape());
+        if (gb != null) requireShape("conv2d backward", "bias gradient", gb, new long[] {g.cout()});
+        requireSameDtype("conv2d backward", x, gy);
+        check(CpuNative.adv_conv2d_relu_bwd_filter(x.dtype().code, algorithm.code, g.toArray(), x.address(),
+                x.numel(), gy.address(), gy.numel(), addr(gw), len(gw), addr(gb), len(gb)));
+    }
+
+    @Override
+    public void conv2dMaxPool2(ConvGeometry g, boolean reluInput, Tensor x, Tensor w, Tensor bias, Tensor y,
+                               Tensor indices) {
+        conv2dMaxPool2(g, reluInput, x, w, bias, y, indices, ConvAlgorithm.AUTO);
+    }
+
+    /** {@link #conv2dMaxPool2(ConvGeometry, boolean, Tensor, Tensor, Tensor, Tensor, Tensor)} with a chosen algorithm. */
+    public void conv2dMaxPool2(ConvGeometry g, boolean reluInput, Tensor x, Tensor w, Tensor bias, Tensor y,
+                               Tensor indices, ConvAlgorithm algorithm) {
+        if (algorithm == null) throw new IllegalArgumentException("conv2d: algorithm is null (use ConvAlgorithm.AUTO)");
+        if (indices == null) throw new IllegalArgumentException("conv2d + max-pool: indices are required");
+        PoolGeometry pg = Backend.maxPool2Geometry(g);
+        requireDtypes("conv2d + max-pool", x, w, bias, y, indices);
+        requireShape("conv2d + max-pool", "input", x, g.inputShape());
+        requireShape("conv2d + max-pool", "weight", w, g.weightShape());
+        requireShape("conv2d + max-pool", "output", y, pg.outputShape());
+        requireShape("conv2d + max-pool", "indices", indices, pg.outputShape());
+        if (bias != null) requireShape("conv2d + max-pool", "bias", bias, new long[] {g.cout()});
+        requireSameDtype("conv2d + max-pool", x, w);
+        requireSameDtype("conv2d + max-pool", x, y);
+        requireSameDtype("conv2d + max-pool", x, indices);
+        check(CpuNative.adv_conv2d_pool_fwd(x.dtype().code, algorithm.code, reluInput ? 1 : 0, g.toArray(),
+                x.address(), x.numel(), w.address(), w.numel(), addr(bias), len(bias), y.address(), y.numel(),
+                indices.address(), indices.numel()));
+    }
+
+    @Override
     public void pool2d(PoolGeometry g, Tensor x, Tensor y, Tensor indices) {
         requireDtypes("pool2d", x, y, indices);
         requireShape("pool2d", "input", x, g.inputShape());

@@ -86,6 +86,25 @@ public final class CpuNative {
     public static native int adv_conv2d_bwd_filter(int dt, int algo, long[] geom, long x, long xn, long gy, long gyn,
                                                    long gw, long gwn, long gb, long gbn);
 
+    /** y = conv(relu(x)) + b: a ReLU fused into the convolution that consumes it; {@code algo} as above. */
+    public static native int adv_conv2d_relu_fwd(int dt, int algo, long[] geom, long x, long xn, long w, long wn,
+                                                 long b, long bn, long y, long yn);
+
+    /** The input gradient of {@link #adv_conv2d_relu_fwd}: the convolution's, zeroed where x <= 0. */
+    public static native int adv_conv2d_relu_bwd_data(int dt, int algo, long[] geom, long gy, long gyn, long w,
+                                                      long wn, long x, long xn, long gx, long gxn);
+
+    /** The weight and bias gradients of {@link #adv_conv2d_relu_fwd} (gw or gb may be 0). */
+    public static native int adv_conv2d_relu_bwd_filter(int dt, int algo, long[] geom, long x, long xn, long gy,
+                                                        long gyn, long gw, long gwn, long gb, long gbn);
+
+    /**
+     * Max-pool 2x2 / stride 2 of the convolution (of relu(x) where reluIn != 0), into y [N, Cout,
+     * OH/2, OW/2] and its argmax indices idx (as {@link #adv_pool2d_fwd} writes them); OH, OW even.
+     */
+    public static native int adv_conv2d_pool_fwd(int dt, int algo, int reluIn, long[] geom, long x, long xn, long w,
+                                                 long wn, long b, long bn, long y, long yn, long idx, long idxn);
+
     public static native int adv_pool2d_fwd(int dt, long[] geom, long x, long xn, long y, long yn, long idx,
                                             long idxn);
 

@@ -40,13 +40,13 @@ class WinogradConvolutionTest {
     private final CpuBackend cpu = CpuBackend.get();
 
     /** One shape class: input [n, c, h, w], cout filters, padding (ph, pw), with or without bias. */
-    private record Case(String name, int n, int c, int h, int w, int cout, int ph, int pw, boolean bias) {
+    record Case(String name, int n, int c, int h, int w, int cout, int ph, int pw, boolean bias) {
         ConvGeometry geometry() {
             return new ConvGeometry(n, c, h, w, cout, 3, 3, 1, 1, ph, pw, 1, 1, 1);
         }
     }
 
-    private static final Case[] CASES = {
+    static final Case[] CASES = {
         new Case("odd output, pad 0, bias", 2, 16, 13, 13, 24, 0, 0, true),
         new Case("batch 1, pad 1, even", 1, 8, 12, 12, 8, 1, 1, false),
         new Case("channels not a multiple of 8, 10 tiles per row", 3, 5, 9, 20, 3, 1, 1, true),
@@ -248,9 +248,9 @@ class WinogradConvolutionTest {
     // ---- float64 references --------------------------------------------------------------------
 
     /** Exact-enough outputs (float64 sums of float32-representable products) and sum(|w| |x|) per output. */
-    private record Reference(double[] value, double[] absSum) {}
+    record Reference(double[] value, double[] absSum) {}
 
-    private static Reference forwardReference(ConvGeometry g, double[] x, double[] w, double[] b) {
+    static Reference forwardReference(ConvGeometry g, double[] x, double[] w, double[] b) {
         int n = (int) g.n(), c = (int) g.c(), h = (int) g.h(), wd = (int) g.w(), co = (int) g.cout();
         int oh = (int) g.outH(), ow = (int) g.outW(), ph = (int) g.padH(), pw = (int) g.padW();
         double[] y = new double[n * co * oh * ow], abs = new double[y.length];
@@ -276,7 +276,7 @@ class WinogradConvolutionTest {
     }
 
     /** The adjoint of the forward convolution, scattered output by output (not the flipped-filter identity). */
-    private static Reference backwardDataReference(ConvGeometry g, double[] gy, double[] w) {
+    static Reference backwardDataReference(ConvGeometry g, double[] gy, double[] w) {
         int n = (int) g.n(), c = (int) g.c(), h = (int) g.h(), wd = (int) g.w(), co = (int) g.cout();
         int oh = (int) g.outH(), ow = (int) g.outW(), ph = (int) g.padH(), pw = (int) g.padW();
         double[] gx = new double[n * c * h * wd], abs = new double[gx.length];
@@ -299,7 +299,7 @@ class WinogradConvolutionTest {
         return new Reference(gx, abs);
     }
 
-    private static Reference backwardFilterReference(ConvGeometry g, double[] x, double[] gy) {
+    static Reference backwardFilterReference(ConvGeometry g, double[] x, double[] gy) {
         int n = (int) g.n(), c = (int) g.c(), h = (int) g.h(), wd = (int) g.w(), co = (int) g.cout();
         int oh = (int) g.outH(), ow = (int) g.outW(), ph = (int) g.padH(), pw = (int) g.padW();
         double[] gw = new double[co * c * 9], abs = new double[gw.length];
@@ -325,15 +325,15 @@ class WinogradConvolutionTest {
 
     // ---- error bounds --------------------------------------------------------------------------
 
-    private static final double[][] BT = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
-    private static final double[][] G = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-    private static final double[][] AT = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+    static final double[][] BT = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+    static final double[][] G = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    static final double[][] AT = {{1, 1, 1, 0}, {0, 1, -1, -1}};
 
     /**
      * The 3x3 filters of the convolution Winograd evaluates, as [out][in][9]: the weights as they
      * are (forward), or flipped and transposed (backward-data: out = the layer's input channels).
      */
-    private static double[][][] filters(double[] w, long cout, long c, boolean flipped) {
+    static double[][][] filters(double[] w, long cout, long c, boolean flipped) {
         int co = (int) cout, ci = (int) c;
         double[][][] f = flipped ? new double[ci][co][9] : new double[co][ci][9];
         for (int k = 0; k < co; k++)
@@ -347,7 +347,7 @@ class WinogradConvolutionTest {
     }
 
     /** gamma_{C+12} (|A^T| (sum_c |U_c| .* |V_c|) |A|) + |bias| u for every output (see the class comment). */
-    private static double[] winogradBound(long n, long cin, long ih, long iw, int ph, int pw, long cout, double[] in,
+    static double[] winogradBound(long n, long cin, long ih, long iw, int ph, int pw, long cout, double[] in,
                                           double[][][] f, double[] bias, double u) {
         int N = (int) n, C = (int) cin, H = (int) ih, W = (int) iw, K = (int) cout;
         int oh = H + 2 * ph - 2, ow = W + 2 * pw - 2, th = (oh + 1) / 2, tw = (ow + 1) / 2;
@@ -392,7 +392,7 @@ class WinogradConvolutionTest {
      * transform (2), the gradient-tile transform (2), G^T . G (4) and slack for the reduction of
      * per-thread partial sums (whose order the gamma_P term already allows for).
      */
-    private static double[] winogradFilterGradBound(ConvGeometry g, double[] x, double[] gy, double u) {
+    static double[] winogradFilterGradBound(ConvGeometry g, double[] x, double[] gy, double u) {
         int N = (int) g.n(), C = (int) g.c(), H = (int) g.h(), W = (int) g.w(), K = (int) g.cout();
         int oh = (int) g.outH(), ow = (int) g.outW(), ph = (int) g.padH(), pw = (int) g.padW();
         int th = (oh + 1) / 2, tw = (ow + 1) / 2;
@@ -440,7 +440,7 @@ class WinogradConvolutionTest {
      * im2col's first-order bound, for comparing the two float paths: gamma_{9c+1} (sum |w| |x| + |bias|),
      * 9c products per output (for backward-filter pass c = images x output pixels / 9).
      */
-    private static double[] im2colBound(double[] absSum, double c, double[] bias, long planeSize, long channels,
+    static double[] im2colBound(double[] absSum, double c, double[] bias, long planeSize, long channels,
                                         double u) {
         double n = 9.0 * c + 1;
         double gamma = n * u / (1 - n * u);
@@ -452,13 +452,13 @@ class WinogradConvolutionTest {
         return out;
     }
 
-    private static double[] absFilterTransform(double[] g9) {
+    static double[] absFilterTransform(double[] g9) {
         double[][] g = new double[3][3];
         for (int t = 0; t < 9; t++) g[t / 3][t % 3] = Math.abs(g9[t]);
         return flatten(mul(mul(abs(G), g), transpose(abs(G))));
     }
 
-    private static void assertWithin(String what, double[] got, double[] want, double[] bound, double[] extra) {
+    static void assertWithin(String what, double[] got, double[] want, double[] bound, double[] extra) {
         for (int i = 0; i < got.length; i++) {
             double allowed = bound[i] + (extra == null ? 0 : extra[i]);
             double err = Math.abs(got[i] - want[i]);
@@ -472,37 +472,37 @@ class WinogradConvolutionTest {
 
     // ---- small helpers -------------------------------------------------------------------------
 
-    private static double unitRoundoff(DType dt) {
+    static double unitRoundoff(DType dt) {
         return dt == DType.FLOAT32 ? Math.ulp(1.0f) / 2 : Math.ulp(1.0) / 2;
     }
 
-    private static double[] random(Random r, long count) {
+    static double[] random(Random r, long count) {
         double[] v = new double[Math.toIntExact(count)];
         for (int i = 0; i < v.length; i++) v[i] = r.nextGaussian();
         return v;
     }
 
-    private static double[] roundToFloat(double[] v) {
+    static double[] roundToFloat(double[] v) {
         double[] out = new double[v.length];
         for (int i = 0; i < v.length; i++) out[i] = (float) v[i];
         return out;
     }
 
-    private static double[][] abs(double[][] m) {
+    static double[][] abs(double[][] m) {
         double[][] out = new double[m.length][m[0].length];
         for (int i = 0; i < m.length; i++)
             for (int j = 0; j < m[0].length; j++) out[i][j] = Math.abs(m[i][j]);
         return out;
     }
 
-    private static double[][] transpose(double[][] m) {
+    static double[][] transpose(double[][] m) {
         double[][] out = new double[m[0].length][m.length];
         for (int i = 0; i < m.length; i++)
             for (int j = 0; j < m[0].length; j++) out[j][i] = m[i][j];
         return out;
     }
 
-    private static double[][] mul(double[][] a, double[][] b) {
+    static double[][] mul(double[][] a, double[][] b) {
         double[][] out = new double[a.length][b[0].length];
         for (int i = 0; i < a.length; i++)
             for (int k = 0; k < b.length; k++)
@@ -510,7 +510,7 @@ class WinogradConvolutionTest {
         return out;
     }
 
-    private static double[] flatten(double[][] m) {
+    static double[] flatten(double[][] m) {
         double[] out = new double[m.length * m[0].length];
         for (int i = 0; i < m.length; i++) System.arraycopy(m[i], 0, out, i * m[0].length, m[0].length);
         return out;
