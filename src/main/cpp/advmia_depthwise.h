@@ -36,6 +36,11 @@ template <class T> inline DwVec<T> dw_load(const T* p) {
   return v;
 }
 template <class T> inline void dw_store(T* p, const DwVec<T>& v) { std::memcpy(p, &v, sizeof v); }
+template <class T> inline DwVec<T> dw_splat(T v) {
+  DwVec<T> r;
+  for (long l = 0; l < dw_lanes<T>(); l++) r[l] = v;
+  return r;
+}
 inline long dw_round_up(long n, long m) { return (n + m - 1) / m * m; }
 
 // Where everything lives in the phase-plane buffer of one geometry (see the file comment).
@@ -84,6 +89,61 @@ inline DwLayout dw_layout(const ConvGeom& g, long lanes) {
   return d;
 }
 
+// Stride 2 (MobileNetV2's down-sampling layers): splitting a row into its even and odd columns
+// one pixel at a time took longer than the convolution of the plane; two loads and two
+// shuffles split 2L pixels.
+template <class T> struct DwMaskOf;
+template <> struct DwMaskOf<float> {
+  typedef int32_t type __attribute__((vector_size(32)));
+};
+template <> struct DwMaskOf<double> {
+  typedef int64_t type __attribute__((vector_size(32)));
+};
+
+// ev[k] = src[2k], od[k] = src[2k + 1] over a row of W pixels.
+template <class T> inline void dw_split2(const T* src, long W, T* ev, T* od) {
+  constexpr long L = dw_lanes<T>();
+  using M = typename DwMaskOf<T>::type;
+  M me, mo;
+  if constexpr (L == 8) {
+    me = (M){0, 2, 4, 6, 8, 10, 12, 14};
+    mo = (M){1, 3, 5, 7, 9, 11, 13, 15};
+  } else {
+    me = (M){0, 2, 4, 6};
+    mo = (M){1, 3, 5, 7};
+  }
+  long k = 0;
+  for (; 2 * k + 2 * L <= W; k += L) {
+    const DwVec<T> a = dw_load(src + 2 * k), b = dw_load(src + 2 * k + L);
+    dw_store(ev + k, __builtin_shuffle(a, b, me));
+    dw_store(od + k, __builtin_shuffle(a, b, mo));
+  }
+  for (long iw = 2 * k; iw < W; iw += 2) ev[iw >> 1] = src[iw];
+  for (long iw = 2 * k + 1; iw < W; iw += 2) od[iw >> 1] = src[iw];
+}
+
+// The inverse: dst[2k] = ev[k], dst[2k + 1] = od[k].
+template <class T> inline void dw_merge2(const T* ev, const T* od, long W, T* dst) {
+  constexpr long L = dw_lanes<T>();
+  using M = typename DwMaskOf<T>::type;
+  M lo, hi;
+  if constexpr (L == 8) {
+    lo = (M){0, 8, 1, 9, 2, 10, 3, 11};
+    hi = (M){4, 12, 5, 13, 6, 14, 7, 15};
+  } else {
+    lo = (M){0, 4, 1, 5};
+    hi = (M){2, 6, 3, 7};
+  }
+  long k = 0;
+  for (; 2 * k + 2 * L <= W; k += L) {
+    const DwVec<T> e = dw_load(ev + k), o = dw_load(od + k);
+    dw_store(dst + 2 * k, __builtin_shuffle(e, o, lo));
+    dw_store(dst + 2 * k + L, __builtin_shuffle(e, o, hi));
+  }
+  for (long iw = 2 * k; iw < W; iw += 2) dst[iw] = ev[iw >> 1];
+  for (long iw = 2 * k + 1; iw < W; iw += 2) dst[iw] = od[iw >> 1];
+}
+
 // Copies one input plane into the phase-plane buffer P, whose padding (and the positions no
 // pixel maps to) the caller has zeroed; the positions written are the same for every plane.
 // Input row ih starts at P + row_at[ih]; with stride sw > 1 its columns iw = col_first[b],
@@ -96,6 +156,11 @@ template <class T> void dw_pack(const ConvGeom& g, const DwLayout& d, const T* x
     const T* xr = x + ih * g.W;
     if (g.sw == 1) {
       for (long iw = 0; iw < g.W; iw++) prow[iw] = xr[iw];
+      continue;
+    }
+    if (g.sw == 2) {  // column 0 lands in phase pw % 2, column 1 in the other
+      const long be = g.pw & 1;
+      dw_split2(xr, g.W, prow + d.col_at[be], prow + d.col_at[1 - be]);
       continue;
     }
     for (long b = 0; b < g.sw; b++) {
@@ -114,6 +179,11 @@ template <class T> void dw_unpack(const ConvGeom& g, const DwLayout& d, const T*
       for (long iw = 0; iw < g.W; iw++) xr[iw] = prow[iw];
       continue;
     }
+    if (g.sw == 2) {
+      const long be = g.pw & 1;
+      dw_merge2(prow + d.col_at[be], prow + d.col_at[1 - be], g.W, xr);
+      continue;
+    }
     for (long b = 0; b < g.sw; b++) {
       const T* src = prow + d.col_at[b];
       for (long iw = d.col_first[b], q = 0; iw < g.W; iw += g.sw, q++) xr[iw] = src[q];
@@ -127,10 +197,11 @@ template <class T, int NV> inline void dw_taps_block(T* out, const T* src, const
                                                      T init) {
   constexpr long L = dw_lanes<T>();
   DwVec<T> acc[NV];
-  for (int v = 0; v < NV; v++) acc[v] = (DwVec<T>){} + init;
+  const DwVec<T> iv = dw_splat(init);
+  for (int v = 0; v < NV; v++) acc[v] = iv;
   for (long k = 0; k < taps; k++) {
     const T* s = src + off[k];
-    const DwVec<T> wv = (DwVec<T>){} + wt[k];
+    const DwVec<T> wv = dw_splat(wt[k]);
     for (int v = 0; v < NV; v++) acc[v] += wv * dw_load(s + v * L);
   }
   for (int v = 0; v < NV; v++) dw_store(out + v * L, acc[v]);
@@ -188,22 +259,36 @@ template <class T> void dw_dots(const T* g, long n, const T* src, const long* of
   }
 }
 
+// Asks for the next plane while this one is computed: a plane is at most a few pages, so the
+// hardware prefetcher, which stops at page boundaries, would start on each one cold.
+template <class T> inline void dw_prefetch(const T* p, long n, bool write = false) {
+  constexpr long step = 64 / sizeof(T);
+  if (write)
+    for (long i = 0; i < n; i += step) __builtin_prefetch(p + i, 1);
+  else
+    for (long i = 0; i < n; i += step) __builtin_prefetch(p + i, 0);
+}
+
 // Planes per parallel block: about kParallelGrain elements of work each, as parallel_items does.
 inline long dw_grain(const ConvGeom& g) { return std::max(1L, kParallelGrain / std::max(1L, g.OHW() * g.KH * g.KW)); }
 
 template <class T> void depthwise_fwd(const ConvGeom& g, const T* x, const T* w, const T* b, T* y) {
   constexpr long L = dw_lanes<T>();
   const DwLayout d = dw_layout(g, L);
-  const long taps = d.taps, Q = d.Q, OW = g.OW;
-  parallel_range(g.N * g.C, dw_grain(g), [&](long p0, long p1) {
+  const long taps = d.taps, Q = d.Q, OW = g.OW, HW = g.HW(), OHW = g.OHW(), planes = g.N * g.C;
+  parallel_range(planes, dw_grain(g), [&](long p0, long p1) {
     T* P = scratch<T>(0, d.padded);
     T* O = scratch<T>(1, dw_round_up(d.flat_out, L));
     std::fill(P, P + d.padded, (T)0);
     for (long p = p0; p < p1; p++) {
       const long c = p % g.C;
-      dw_pack(g, d, x + p * g.HW(), P);
+      if (p + 1 < planes) {
+        dw_prefetch(x + (p + 1) * HW, HW);
+        dw_prefetch(y + (p + 1) * OHW, OHW, true);
+      }
+      dw_pack(g, d, x + p * HW, P);
       dw_taps(O, d.flat_out, P, d.off.data(), w + c * taps, taps, b ? b[c] : (T)0);
-      T* yp = y + p * g.OHW();
+      T* yp = y + p * OHW;
       for (long oh = 0; oh < g.OH; oh++)
         for (long ow = 0; ow < OW; ow++) yp[oh * OW + ow] = O[oh * Q + ow];
     }
@@ -217,7 +302,7 @@ template <class T> void depthwise_fwd(const ConvGeom& g, const T* x, const T* w,
 template <class T> void depthwise_bwd_data(const ConvGeom& g, const T* gy, const T* w, T* gx) {
   constexpr long L = dw_lanes<T>();
   const DwLayout d = dw_layout(g, L);
-  const long taps = d.taps, Q = d.Q, OW = g.OW, F = d.span;
+  const long taps = d.taps, Q = d.Q, OW = g.OW, F = d.span, HW = g.HW(), OHW = g.OHW(), planes = g.N * g.C;
   // Taps grouped by phase, each with its offset into the gradient buffer G (gy_flat shifted by F).
   std::vector<long> order, goff, begin(d.phases + 1, 0);
   for (long ph = 0; ph < d.phases; ph++) {
@@ -230,14 +315,18 @@ template <class T> void depthwise_bwd_data(const ConvGeom& g, const T* gy, const
   }
   begin[d.phases] = taps;
   const long glen = F + d.plane + L, plen = d.phases * d.plane + L;
-  parallel_range(g.N * g.C, dw_grain(g), [&](long p0, long p1) {
+  parallel_range(planes, dw_grain(g), [&](long p0, long p1) {
     T* G = scratch<T>(0, glen);
     T* Pg = scratch<T>(1, plen);
     T* wt = scratch<T>(2, taps);
     std::fill(G, G + glen, (T)0);
     for (long p = p0; p < p1; p++) {
       const long c = p % g.C;
-      const T* gp = gy + p * g.OHW();
+      if (p + 1 < planes) {
+        dw_prefetch(gy + (p + 1) * OHW, OHW);
+        dw_prefetch(gx + (p + 1) * HW, HW, true);
+      }
+      const T* gp = gy + p * OHW;
       for (long oh = 0; oh < g.OH; oh++)
         for (long ow = 0; ow < OW; ow++) G[F + oh * Q + ow] = gp[oh * OW + ow];
       for (long k = 0; k < taps; k++) wt[k] = w[c * taps + order[k]];
@@ -249,7 +338,7 @@ template <class T> void depthwise_bwd_data(const ConvGeom& g, const T* gy, const
         if (nk == 0) std::fill(out, out + d.plane, (T)0);  // a stride larger than the kernel's reach
         else dw_taps(out, d.plane, G, goff.data() + k0, wt + k0, nk, (T)0);
       }
-      dw_unpack(g, d, Pg, gx + p * g.HW());
+      dw_unpack(g, d, Pg, gx + p * HW);
     }
   });
 }
@@ -257,41 +346,56 @@ template <class T> void depthwise_bwd_data(const ConvGeom& g, const T* gy, const
 // Per channel, sum over images of the dot products of gy_flat with each tap's shifted input
 // run. Lane-wise partial sums in T are flushed into float64 every few hundred terms per lane, so
 // a float32 filter gradient over a whole batch (64K terms per tap at 32x32) keeps its accuracy.
-// With fewer channels than the threads can share, the images are split into fixed parts whose
-// sums are added in part order: the result does not depend on the thread count's scheduling.
+// A work item is a block of neighbouring channels over a range of images, visited image-major so
+// that it reads runs of cb consecutive planes: one channel's planes of successive images lie
+// C*H*W apart, and on 4x4 and 8x8 planes that stride made the kernel wait on memory (2x slower).
+// With fewer blocks than the threads can share, the images are split into fixed parts whose sums
+// are added in part order, so the result does not depend on which thread ran what.
 template <class T> void depthwise_bwd_filter(const ConvGeom& g, const T* x, const T* gy, T* gw) {
   constexpr long L = dw_lanes<T>();
   const DwLayout d = dw_layout(g, L);
-  const long taps = d.taps, Q = d.Q, OW = g.OW, C = g.C, N = g.N;
+  const long taps = d.taps, Q = d.Q, OW = g.OW, C = g.C, N = g.N, HW = g.HW(), OHW = g.OHW();
   const long threads = pool_threads();
-  const long parts = C >= 4 * threads ? 1 : std::max(1L, std::min(N, (4 * threads + C - 1) / C));
+  const long cb = std::max(1L, std::min(2048 / HW, (C + 4 * threads - 1) / (4 * threads)));
+  const long blocks = (C + cb - 1) / cb;
+  const long parts = blocks >= 4 * threads ? 1 : std::max(1L, std::min(N, (4 * threads + blocks - 1) / blocks));
   const long glen = dw_round_up(d.flat_out, L);
   const long flush = std::max(1L, 256 * L / glen);  // images between flushes into float64
   std::vector<double> sums(parts * C * taps, 0.0);
-  parallel_items(C * parts, (N / parts + 1) * g.OHW() * taps, [&](long item) {
-    const long c = item % C, part = item / C;
+  parallel_items(blocks * parts, (N / parts + 1) * cb * OHW * taps, [&](long item) {
+    const long c0 = (item % blocks) * cb, c1 = std::min(C, c0 + cb), part = item / blocks;
     const long n0 = part * N / parts, n1 = (part + 1) * N / parts;
     T* P = scratch<T>(0, d.padded);
     T* G = scratch<T>(1, glen);
-    std::vector<DwVec<T>> acc(taps);
+    std::vector<DwVec<T>> acc((c1 - c0) * taps);
     std::fill(P, P + d.padded, (T)0);
     std::fill(G, G + glen, (T)0);
-    double* s = sums.data() + (part * C + c) * taps;
     auto drain = [&]() {
-      for (long k = 0; k < taps; k++) {
-        double v = 0;
-        for (long l = 0; l < L; l++) v += acc[k][l];
-        s[k] += v;
-        acc[k] = (DwVec<T>){};
+      for (long c = c0; c < c1; c++) {
+        double* s = sums.data() + (part * C + c) * taps;
+        for (long k = 0; k < taps; k++) {
+          DwVec<T>& a = acc[(c - c0) * taps + k];
+          double v = 0;
+          for (long l = 0; l < L; l++) v += a[l];
+          s[k] += v;
+          a = (DwVec<T>){};
+        }
       }
     };
     for (long n = n0; n < n1; n++) {
-      const long p = n * C + c;
-      dw_pack(g, d, x + p * g.HW(), P);
-      const T* gp = gy + p * g.OHW();
-      for (long oh = 0; oh < g.OH; oh++)
-        for (long ow = 0; ow < OW; ow++) G[oh * Q + ow] = gp[oh * OW + ow];
-      dw_dots(G, glen, P, d.off.data(), taps, acc.data());
+      for (long c = c0; c < c1; c++) {
+        const long p = n * C + c;
+        const long q = c + 1 < c1 ? p + 1 : p + C - (c1 - c0) + 1;  // the next plane this item reads
+        if (q < N * C) {
+          dw_prefetch(x + q * HW, HW);
+          dw_prefetch(gy + q * OHW, OHW);
+        }
+        dw_pack(g, d, x + p * HW, P);
+        const T* gp = gy + p * OHW;
+        for (long oh = 0; oh < g.OH; oh++)
+          for (long ow = 0; ow < OW; ow++) G[oh * Q + ow] = gp[oh * OW + ow];
+        dw_dots(G, glen, P, d.off.data(), taps, acc.data() + (c - c0) * taps);
+      }
       if ((n - n0 + 1) % flush == 0) drain();
     }
     drain();
