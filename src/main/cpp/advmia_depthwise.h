@@ -1,8 +1,9 @@
 // Depthwise convolution (groups == in_channels == out_channels: one KH x KW filter per channel)
 // for any kernel size, stride, padding and dilation: forward, backward-data, backward-filter.
 //
-// The direct loop (one output at a time, a bounds check per tap) ran at 0.4-0.7 GFLOP/s and made
-// MobileNetV2 half as fast as PyTorch. Here each input plane is first copied, zero-padded, into a
+// The direct loop (one output at a time, a bounds check per tap) ran at ~2 GFLOP/s per thread
+// (0.4-0.7 in JMH) and made MobileNetV2 half as fast as PyTorch; this runs at 14-20 GFLOP/s per
+// thread on its 8x8 to 32x32 planes (benchmarks/cpp/depthwise_bench.sh, benchmarks/README.md). Here each input plane is first copied, zero-padded, into a
 // scratch buffer cut into sh*sw "phase planes" of Hq x Q elements: padded pixel (r, c) goes to
 // phase (r % sh, c % sw) at row r / sh, column c / sw. In that buffer, tap (kh, kw) of output
 // (oh, ow) sits at flat position oh*Q + ow + off[kh][kw], off a constant per tap, for every stride
