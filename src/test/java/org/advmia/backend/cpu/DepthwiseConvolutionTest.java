@@ -21,8 +21,10 @@ import org.junit.jupiter.api.Test;
  * keeps in registers at once) and 3x5, odd and non-square planes, planes narrower than the kernel
  * span, flat runs shorter than one vector and longer than one 8-vector block, batch 1, many
  * planes (several parallel blocks), fewer channels than threads (backward-filter then splits the
- * images), and MobileNetV2's layer classes. One channel (groups 1) takes the im2col path and is
- * checked against the same reference.
+ * images), and MobileNetV2's layer classes; planes of at most 16 outputs, which take the
+ * channel-lane kernels (L channels per vector), including channel counts that leave the last
+ * block of lanes partly empty. One channel (groups 1) takes the im2col path and is checked
+ * against the same reference.
  *
  * <p>Tolerance. Inputs are rounded to float32 first, so the reference's products are exact and
  * its sums are float64-accurate. The kernels sum the same products in another order (FMA, lanes,
@@ -74,6 +76,10 @@ class DepthwiseConvolutionTest {
         new Case("unequal stride, padding, dilation, 3x5", 2, 3, 9, 13, 3, 5, 1, 2, 2, 0, 1, 2, true),
         new Case("unequal, 5x3 stride (2,1) pad (0,1)", 1, 2, 10, 6, 5, 3, 2, 1, 0, 1, 1, 1, true),
         new Case("fewer channels than threads", 5, 2, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, true),
+        // Planes of <= 16 outputs take the channel-lane kernels (the 4x4 case above too).
+        k3("MobileNetV2 8x8 -> 4x4, channels not a multiple of the lanes", 2, 20, 8, 8, 2, 1, true),
+        new Case("tiny plane, dilation 2, unequal stride and padding", 2, 9, 7, 8, 3, 3, 2, 3, 2, 1, 2, 2, true),
+        k3("tiny plane, fewer channels than threads", 5, 2, 4, 4, 1, 1, false),
     };
 
     @Test
