@@ -345,7 +345,7 @@ template <class T> void depthwise_fwd_lanes(const ConvGeom& g, const T* x, const
     const long n = item / blocks, c0 = (item % blocks) * L, cn = std::min(L, g.C - c0);
     T* buf = scratch<T>(0, blen);
     T* out = scratch<T>(1, d.npix * L);
-    DwVec<T>* wv = reinterpret_cast<DwVec<T>*>(scratch<DwVec<T>>(2, taps + 1));
+    DwVec<T>* wv = scratch<DwVec<T>>(2, taps);
     // Items of a thread's run reuse the buffer: only its padding must be zero, and the staged
     // pixels overwrite the rest. Zeroing it per item costs less than tracking which run it is.
     std::fill(buf, buf + blen, (T)0);
@@ -374,7 +374,7 @@ template <class T> void depthwise_bwd_data_lanes(const ConvGeom& g, const T* gy,
     const long n = item / blocks, c0 = (item % blocks) * L, cn = std::min(L, g.C - c0);
     T* buf = scratch<T>(0, blen);
     T* gv = scratch<T>(1, d.npix * L);
-    DwVec<T>* wv = reinterpret_cast<DwVec<T>*>(scratch<DwVec<T>>(2, taps + 1));
+    DwVec<T>* wv = scratch<DwVec<T>>(2, taps);
     std::fill(buf, buf + blen, (T)0);
     for (long t = 0; t < taps; t++)
       for (long l = 0; l < L; l++) wv[t][l] = l < cn ? w[(c0 + l) * taps + t] : (T)0;
