@@ -1,46 +1,16 @@
 // 2-D convolution (stride, padding, dilation, groups) as im2col + GEMM over chunks of images,
-// with a direct kernel for depthwise convolutions, where a GEMM of K = 9 would be mostly overhead.
+// with a direct kernel for depthwise convolutions (advmia_depthwise.h), where a GEMM of K = 9 would be
+// mostly overhead.
 // 3x3 stride-1 layers go through Winograd F(2x2, 3x3) (advmia_winograd.h) where that is faster.
 // Transposed convolution needs no kernels of its own: its forward is this backward-data.
 #pragma once
 #include "advmia_gemm.h"
 #include "advmia_winograd.h"
 #include "advmia_spatial.h"
+#include "advmia_conv_geom.h"
+#include "advmia_depthwise.h"
 
 namespace adv {
-
-struct ConvGeom {
-  long N, C, H, W, Cout, KH, KW, sh, sw, ph, pw, dh, dw, groups, OH, OW;
-  long Cg() const { return C / groups; }
-  long Cog() const { return Cout / groups; }
-  long K() const { return Cg() * KH * KW; }
-  long HW() const { return H * W; }
-  long OHW() const { return OH * OW; }
-  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
-  bool depthwise() const { return groups == C && groups == Cout && groups > 1; }
-};
-
-constexpr int kConvGeomLen = 16;
-
-inline int conv_geom(const char* op, const long* a, ConvGeom* g) {
-  if (!a) return fail("%s: null geometry array", op);
-  // Every path but depthwise ends in a GEMM through function pointers that adv_init_blas fills;
-  // a call before it would jump to null and take the JVM down.
-  if (!blas().sgemm || !blas().dgemm) return fail("%s: OpenBLAS was not initialised (adv_init_blas)", op);
-  *g = ConvGeom{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]};
-  if (g->N < 0 || g->C <= 0 || g->H <= 0 || g->W <= 0 || g->Cout <= 0 || g->KH <= 0 || g->KW <= 0)
-    return fail("%s: sizes must be positive (N=%ld C=%ld H=%ld W=%ld Cout=%ld kernel=%ldx%ld)", op, g->N, g->C, g->H, g->W,
-                g->Cout, g->KH, g->KW);
-  if (g->sh <= 0 || g->sw <= 0 || g->dh <= 0 || g->dw <= 0 || g->ph < 0 || g->pw < 0)
-    return fail("%s: stride and dilation must be positive and padding non-negative", op);
-  if (g->groups <= 0 || g->C % g->groups || g->Cout % g->groups)
-    return fail("%s: groups=%ld must divide in_channels=%ld and out_channels=%ld", op, g->groups, g->C, g->Cout);
-  long oh = (g->H + 2 * g->ph - g->dh * (g->KH - 1) - 1) / g->sh + 1;
-  long ow = (g->W + 2 * g->pw - g->dw * (g->KW - 1) - 1) / g->sw + 1;
-  if (oh <= 0 || ow <= 0) return fail("%s: kernel %ldx%ld does not fit input %ldx%ld", op, g->KH, g->KW, g->H, g->W);
-  if (oh != g->OH || ow != g->OW) return fail("%s: output size %ldx%ld given, geometry implies %ldx%ld", op, g->OH, g->OW, oh, ow);
-  return 0;
-}
 
 // How a convolution is cut into GEMMs. The column buffer (K rows, one column per output
 // pixel) should stay in L2 (2 MB here) while each GEMM keeps at least ADV_CONV_MIN_COLS columns,
@@ -208,75 +178,6 @@ template <class T> void col2im(const ConvGeom& g, T* col, long ldcol, long col0,
         }
       }
   }
-}
-
-template <class T> void depthwise_fwd(const ConvGeom& g, const T* x, const T* w, const T* b, T* y) {
-  parallel_items(g.N * g.C, g.OHW() * g.KH * g.KW, [&](long p) {
-    long c = p % g.C;
-    const T* xp = x + p * g.HW();
-    const T* wc = w + c * g.KH * g.KW;
-    T* yp = y + p * g.OHW();
-    T bias = b ? b[c] : (T)0;
-    for (long oh = 0; oh < g.OH; oh++)
-      for (long ow = 0; ow < g.OW; ow++) {
-        T acc = bias;
-        for (long kh = 0; kh < g.KH; kh++) {
-          long ih = oh * g.sh - g.ph + kh * g.dh;
-          if (ih < 0 || ih >= g.H) continue;
-          for (long kw = 0; kw < g.KW; kw++) {
-            long iw = ow * g.sw - g.pw + kw * g.dw;
-            if (iw >= 0 && iw < g.W) acc += xp[ih * g.W + iw] * wc[kh * g.KW + kw];
-          }
-        }
-        yp[oh * g.OW + ow] = acc;
-      }
-  });
-}
-
-template <class T> void depthwise_bwd_data(const ConvGeom& g, const T* gy, const T* w, T* gx) {
-  parallel_items(g.N * g.C, g.OHW() * g.KH * g.KW, [&](long p) {
-    long c = p % g.C;
-    const T* gp = gy + p * g.OHW();
-    const T* wc = w + c * g.KH * g.KW;
-    T* xp = gx + p * g.HW();
-    std::fill(xp, xp + g.HW(), (T)0);
-    for (long oh = 0; oh < g.OH; oh++)
-      for (long ow = 0; ow < g.OW; ow++) {
-        T v = gp[oh * g.OW + ow];
-        for (long kh = 0; kh < g.KH; kh++) {
-          long ih = oh * g.sh - g.ph + kh * g.dh;
-          if (ih < 0 || ih >= g.H) continue;
-          for (long kw = 0; kw < g.KW; kw++) {
-            long iw = ow * g.sw - g.pw + kw * g.dw;
-            if (iw >= 0 && iw < g.W) xp[ih * g.W + iw] += v * wc[kh * g.KW + kw];
-          }
-        }
-      }
-  });
-}
-
-template <class T> void depthwise_bwd_filter(const ConvGeom& g, const T* x, const T* gy, T* gw) {
-  parallel_items(g.C, g.N * g.OHW() * g.KH * g.KW, [&](long c) {
-    T* wc = gw + c * g.KH * g.KW;
-    for (long k = 0; k < g.KH * g.KW; k++) wc[k] = 0;
-    for (long n = 0; n < g.N; n++) {
-      const T* xp = x + (n * g.C + c) * g.HW();
-      const T* gp = gy + (n * g.C + c) * g.OHW();
-      for (long kh = 0; kh < g.KH; kh++)
-        for (long kw = 0; kw < g.KW; kw++) {
-          T acc = 0;
-          for (long oh = 0; oh < g.OH; oh++) {
-            long ih = oh * g.sh - g.ph + kh * g.dh;
-            if (ih < 0 || ih >= g.H) continue;
-            for (long ow = 0; ow < g.OW; ow++) {
-              long iw = ow * g.sw - g.pw + kw * g.dw;
-              if (iw >= 0 && iw < g.W) acc += gp[oh * g.OW + ow] * xp[ih * g.W + iw];
-            }
-          }
-          wc[kh * g.KW + kw] += acc;
-        }
-    }
-  });
 }
 
 enum ConvAlgo { kConvAuto = 0, kConvIm2col = 1, kConvWinograd = 2 };
