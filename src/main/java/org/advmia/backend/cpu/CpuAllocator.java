@@ -156,12 +156,13 @@ final class CpuAllocator {
     }
 
     private void freeBlocks(long size, SizeClass sc) {
-        for (long a : sc.blocks) {
-            system.free(a);
+        // Polling, not a for-each: a sweep can run inside a hot loop (it finds stale sizes of an
+        // earlier phase), and the loop's Java allocation per step is checked too.
+        while (!sc.blocks.isEmpty()) {
+            system.free(sc.blocks.pollFirst());
             systemFrees++;
             bytesCached -= size;
         }
-        sc.blocks.clear();
     }
 
     /** Returns every cached block to the system. */
