@@ -1,9 +1,6 @@
 package org.advmia.backend.cpu;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.Iterator;
 import org.advmia.backend.AllocatorStats;
 
 /**
@@ -63,15 +60,32 @@ final class CpuAllocator {
 
     /** The free list of one block size and when that size was last requested or returned. */
     private static final class SizeClass {
-        final ArrayDeque<Long> blocks = new ArrayDeque<>();
+        /** Cached blocks, a stack of raw addresses (no boxing: the hot loops' Java allocation is checked too). */
+        long[] blocks = new long[4];
+        int count;
         /** Allocation clock at the last request for this size or the last return of a block of it. */
         long lastUse;
         /** Longest stretch of allocations seen between two uses of this size. */
         long longestGap;
+
+        void push(long addr) {
+            if (count == blocks.length) blocks = java.util.Arrays.copyOf(blocks, 2 * count);
+            blocks[count++] = addr;
+        }
+
+        long pop() {
+            return blocks[--count];
+        }
     }
 
     private final SystemMemory system;
-    private final HashMap<Long, SizeClass> sizes = new HashMap<>();
+    /**
+     * Size -> class, open addressing with linear probing over primitive keys (0 = empty slot;
+     * sizes are at least 64), so that a lookup boxes nothing.
+     */
+    private long[] keys = new long[256];
+    private SizeClass[] classes = new SizeClass[256];
+    private int classCount;
     /** Counts allocate() calls: the allocator's clock. */
     private long clock;
     private long systemAllocations;
@@ -96,10 +110,9 @@ final class CpuAllocator {
         if (bytes < 0) throw new IllegalArgumentException("negative allocation size " + bytes);
         long size = roundUp(bytes);
         clock++;
-        SizeClass sc = sizes.get(size);
+        SizeClass sc = find(size);
         if (sc == null) {
-            sc = new SizeClass();
-            sizes.put(size, sc);
+            sc = add(size);
         } else {
             sc.longestGap = Math.max(sc.longestGap, clock - sc.lastUse);
         }
@@ -108,8 +121,8 @@ final class CpuAllocator {
         // misses nothing, and would otherwise keep the previous phase's blocks beside its own.
         if (clock % MIN_IDLE == 0) releaseIdleLocked();
         long addr;
-        if (!sc.blocks.isEmpty()) {
-            addr = sc.blocks.pop();
+        if (sc.count > 0) {
+            addr = sc.pop();
             bytesCached -= size;
         } else {
             releaseIdleLocked();
@@ -132,8 +145,9 @@ final class CpuAllocator {
             throw new IllegalStateException("release of " + size + " bytes with only " + bytesInUse + " in use");
         }
         // The class may have been dropped while its only block was out (a long-lived tensor).
-        SizeClass sc = sizes.computeIfAbsent(size, k -> new SizeClass());
-        sc.blocks.push(addr);
+        SizeClass sc = find(size);
+        if (sc == null) sc = add(size);
+        sc.push(addr);
         sc.lastUse = clock;
         bytesInUse -= size;
         bytesCached += size;
@@ -141,27 +155,73 @@ final class CpuAllocator {
 
     /** Returns the cached blocks of every size idle past its limit (see the class comment). */
     private void releaseIdleLocked() {
-        for (Iterator<java.util.Map.Entry<Long, SizeClass>> it = sizes.entrySet().iterator(); it.hasNext(); ) {
-            var e = it.next();
-            SizeClass sc = e.getValue();
-            if (sc.blocks.isEmpty() && sizes.size() <= MAX_TRACKED_SIZES) continue;
+        boolean forget = classCount > MAX_TRACKED_SIZES, forgotten = false;
+        for (int i = 0; i < keys.length; i++) {
+            SizeClass sc = classes[i];
+            if (sc == null || (sc.count == 0 && !forget)) continue;
             if (clock - sc.lastUse <= Math.max(MIN_IDLE, 2 * sc.longestGap)) continue;
-            freeBlocks(e.getKey(), sc);
+            freeBlocks(keys[i], sc);
             // The class itself stays: its recorded gap is what stops the size from being released
-            // early again. Only a program whose shapes keep changing would grow the map without
+            // early again. Only a program whose shapes keep changing would grow the table without
             // bound, so past MAX_TRACKED_SIZES idle classes are forgotten (they start over if the
             // size comes back).
-            if (sizes.size() > MAX_TRACKED_SIZES) it.remove();
+            if (forget) {
+                classes[i] = null;
+                forgotten = true;
+            }
         }
+        if (forgotten) rehash(keys.length);
     }
 
     private void freeBlocks(long size, SizeClass sc) {
-        // Polling, not a for-each: a sweep can run inside a hot loop (it finds stale sizes of an
-        // earlier phase), and the loop's Java allocation per step is checked too.
-        while (!sc.blocks.isEmpty()) {
-            system.free(sc.blocks.pollFirst());
+        while (sc.count > 0) {
+            system.free(sc.pop());
             systemFrees++;
             bytesCached -= size;
+        }
+    }
+
+    private static int slot(long size, int mask) {
+        return (int) (((size >>> 6) * 0x9E3779B97F4A7C15L) >>> 40) & mask;
+    }
+
+    private SizeClass find(long size) {
+        int mask = keys.length - 1;
+        for (int i = slot(size, mask); ; i = (i + 1) & mask) {
+            long k = keys[i];
+            if (k == size) return classes[i];
+            if (k == 0) return null;
+        }
+    }
+
+    private SizeClass add(long size) {
+        if (2 * (classCount + 1) > keys.length) rehash(2 * keys.length);
+        SizeClass sc = new SizeClass();
+        insert(size, sc);
+        classCount++;
+        return sc;
+    }
+
+    private void insert(long size, SizeClass sc) {
+        int mask = keys.length - 1;
+        int i = slot(size, mask);
+        while (keys[i] != 0) i = (i + 1) & mask;
+        keys[i] = size;
+        classes[i] = sc;
+    }
+
+    /** Rebuilds the table at the given capacity, dropping slots whose class was set to null. */
+    private void rehash(int capacity) {
+        long[] oldKeys = keys;
+        SizeClass[] oldClasses = classes;
+        keys = new long[capacity];
+        classes = new SizeClass[capacity];
+        classCount = 0;
+        for (int i = 0; i < oldKeys.length; i++) {
+            if (oldKeys[i] != 0 && oldClasses[i] != null) {
+                insert(oldKeys[i], oldClasses[i]);
+                classCount++;
+            }
         }
     }
 
@@ -171,7 +231,7 @@ final class CpuAllocator {
     }
 
     private void trimLocked() {
-        for (var e : sizes.entrySet()) freeBlocks(e.getKey(), e.getValue());
+        for (int i = 0; i < keys.length; i++) if (classes[i] != null) freeBlocks(keys[i], classes[i]);
     }
 
     /** High-water mark of bytes in use since the last call; resets it to the current use. */
@@ -185,10 +245,15 @@ final class CpuAllocator {
         return systemFrees;
     }
 
+    /** Number of block sizes the allocator currently remembers, for tests. */
+    synchronized int trackedSizes() {
+        return classCount;
+    }
+
     /** Sizes with cached blocks, for tests. */
     synchronized ArrayList<Long> cachedSizes() {
         ArrayList<Long> out = new ArrayList<>();
-        for (var e : sizes.entrySet()) if (!e.getValue().blocks.isEmpty()) out.add(e.getKey());
+        for (int i = 0; i < keys.length; i++) if (classes[i] != null && classes[i].count > 0) out.add(keys[i]);
         return out;
     }
 

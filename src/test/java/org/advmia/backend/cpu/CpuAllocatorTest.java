@@ -170,6 +170,26 @@ class CpuAllocatorTest {
     }
 
     @Test
+    void everChangingSizesDoNotGrowTheBookkeepingWithoutBound() {
+        FakeSystem sys = new FakeSystem();
+        CpuAllocator a = new CpuAllocator(sys);
+        long longLived = a.allocate(12345 * 64);   // its class is idle (never requested again) while it is out
+        for (int i = 0; i < 4 * CpuAllocator.MAX_TRACKED_SIZES; i++) {
+            iteration(a, 64L * (100_000 + i));   // a new size every time: each one a miss
+            iteration(a, 256);                    // and one that stays warm
+            assertTrue(a.trackedSizes() <= CpuAllocator.MAX_TRACKED_SIZES + 2 * CpuAllocator.MIN_IDLE + 2,
+                    "sizes tracked: " + a.trackedSizes());
+        }
+        assertTrue(a.cachedSizes().contains(256L), "the warm size keeps its block");
+        a.release(longLived, 12345 * 64);   // its class may have been forgotten meanwhile
+        assertTrue(a.cachedSizes().contains(12345L * 64));
+        assertConsistent(a, sys);
+        a.trim();
+        assertEquals(0, sys.liveBytes);
+        assertConsistent(a, sys);
+    }
+
+    @Test
     void trimReturnsEveryCachedBlockAndOnlyThose() {
         FakeSystem sys = new FakeSystem();
         CpuAllocator a = new CpuAllocator(sys);
