@@ -119,7 +119,7 @@ class CpuAllocatorTest {
     }
 
     @Test
-    void aWarmLoopNeverReachesTheSystemAndAnEarlierPhaseIsReleasedOnceIdle() {
+    void aWarmLoopNeverReachesTheSystemAndAnEarlierPhaseIsReleasedOnTheNextMiss() {
         FakeSystem sys = new FakeSystem();
         CpuAllocator a = new CpuAllocator(sys);
         long[] phase1 = {1 << 20, 1 << 20, 256 << 10, 64};
@@ -135,8 +135,10 @@ class CpuAllocatorTest {
         assertTrue(a.cachedSizes().contains(1L << 20), "recently used sizes are kept");
         for (int i = 0; i < CpuAllocator.MIN_IDLE; i++) iteration(a, phase2);
         assertEquals(allocs + 2, sys.allocations, "phase 2 warmed up after one iteration (64 B was shared)");
-        // Phase 2 misses nothing any more; the periodic look finds phase 1's sizes idle for
-        // longer than ever before.
+        assertTrue(a.cachedSizes().contains(1L << 20), "a warm phase misses nothing, so it releases nothing");
+        // The next miss (a new size) finds phase 1's sizes idle for longer than ever before.
+        long p = a.allocate(7 << 20);
+        a.release(p, 7 << 20);
         assertFalse(a.cachedSizes().contains(1L << 20), "phase 1's 1 MB blocks were returned");
         assertFalse(a.cachedSizes().contains(256L << 10), "phase 1's 256 KB block was returned");
         assertTrue(a.cachedSizes().contains(64L), "a size both phases use stays");
