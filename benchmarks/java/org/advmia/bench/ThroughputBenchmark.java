@@ -106,6 +106,7 @@ public final class ThroughputBenchmark {
                             o.rounds());
                 };
                 emit(mc, row, r);
+                memTrace(row);
             }
         }
         if (o.rows().contains("sgemm")) {
@@ -141,6 +142,22 @@ public final class ThroughputBenchmark {
         System.err.println("ThroughputBenchmark: " + why + "\nusage: [--models smallcnn,resnet18,mobilenetv2] [--rows "
                 + String.join(",", ALL_ROWS) + "] [--rounds R] [--train-images N] [--aa-steps S] [--aa-targets T]");
         System.exit(2);
+    }
+
+    static void memTrace(String row) {
+        if (System.getenv("ADVMIA_MEMTRACE") == null) return;
+        try {
+            String st = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/status"));
+            String rss = st.replaceAll("(?s).*VmRSS:\\s*(\\d+).*", "$1"), hwm = st.replaceAll("(?s).*VmHWM:\\s*(\\d+).*", "$1");
+            var a = org.advmia.backend.cpu.CpuBackend.get().allocatorStats();
+            long peak = org.advmia.backend.cpu.CpuBackend.get().resetPeakInUse();
+            Runtime rt = Runtime.getRuntime();
+            System.err.printf("MEMTRACE %s rss=%d MB hwm=%d MB inUse=%d MB cached=%d MB peakInUse=%d MB sysAllocs=%d heapCommitted=%d MB heapUsed=%d MB%n",
+                    row, Long.parseLong(rss) >> 10, Long.parseLong(hwm) >> 10, a.bytesInUse() >> 20, a.bytesCached() >> 20, peak >> 20,
+                    a.systemAllocations(), rt.totalMemory() >> 20, (rt.totalMemory() - rt.freeMemory()) >> 20);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     static void emit(ModelCase mc, String row, Map<String, Object> fields) {

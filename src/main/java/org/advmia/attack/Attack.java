@@ -321,8 +321,9 @@ public abstract class Attack {
      * their own queries with {@link #countQueries}); the result belongs to the caller's scope.
      */
     protected Tensor scores(Tensor x) {
-        try (AutoCloseable ng = org.advmia.autograd.Autograd.noGrad()) {
-            return model.logits(Variable.constant(x)).value();
+        // An inner scope frees the forward's activations now instead of with the caller's scope.
+        try (MemoryScope s = MemoryScope.open(); AutoCloseable ng = org.advmia.autograd.Autograd.noGrad()) {
+            return model.logits(Variable.constant(x)).value().escapeFrom(s);
         } catch (Exception e) {
             throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
         }

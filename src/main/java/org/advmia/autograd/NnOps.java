@@ -7,6 +7,7 @@ import org.advmia.backend.Generator;
 import org.advmia.backend.PoolGeometry;
 import org.advmia.backend.PoolKind;
 import org.advmia.backend.ReduceOp;
+import org.advmia.backend.UnaryOp;
 import org.advmia.tensor.Shape;
 import org.advmia.tensor.Tensor;
 
@@ -326,6 +327,21 @@ public final class NnOps {
      */
     public static Variable batchNorm(Variable x, Variable gamma, Variable beta, Tensor runningMean,
                                      Tensor runningVar, boolean training, double momentum, double eps) {
+        return batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps, null);
+    }
+
+    /**
+     * Batch normalisation followed by {@code act} (RELU or RELU6; null for none), applied in place
+     * on the normalised output. Same values and gradients as {@code Ops.relu(batchNorm(...))}, but
+     * the graph keeps one tensor where the two separate ops keep two: the normalised output that
+     * only fed the activation is never materialised on its own (PyTorch's ReLU(inplace=True)).
+     * The activation's backward reads its mask from the output, which is exact for these two
+     * (out > 0 iff in > 0, and out < 6 iff in < 6).
+     */
+    public static Variable batchNorm(Variable x, Variable gamma, Variable beta, Tensor runningMean,
+                                     Tensor runningVar, boolean training, double momentum, double eps,
+                                     UnaryOp act) {
+        requireMaskActivation("batch_norm", act);
         if (x.shape().rank() < 2) throw new IllegalArgumentException("batch_norm: input " + x.shape() + " needs [N, C, ...]");
         Tensor xv = x.value();
         Backend be = backendOf(xv);
@@ -335,13 +351,58 @@ public final class NnOps {
         Tensor gv = gamma == null ? null : gamma.value();
         be.batchNorm(training, momentum, eps, xv, gv, beta == null ? null : beta.value(), runningMean, runningVar, y,
                 mean, inv);
-        return Autograd.record("batch_norm", y, (gy, needs) -> {
+        if (act != null) be.unary(act, y, y, 0, 0);
+        return Autograd.record(act == null ? "batch_norm" : "batch_norm_" + act.name().toLowerCase(), y, (gy, needs) -> {
             Tensor gx = needs[0] ? like(xv) : null;
             Tensor gg = needs[1] ? be.empty(xv.dtype(), Shape.of(c)) : null;
             Tensor gb = needs[2] ? be.empty(xv.dtype(), Shape.of(c)) : null;
-            be.batchNormBackward(training, xv, gy, gv, mean, inv, gx, gg, gb);
+            Tensor gn = gy;
+            if (act != null) {
+                gn = like(gy);
+                be.unaryBackward(act, y, y, gy, gn, 0, 0);
+            }
+            try {
+                be.batchNormBackward(training, xv, gn, gv, mean, inv, gx, gg, gb);
+            } finally {
+                if (gn != gy) gn.close();
+            }
             return new Tensor[] {gx, gg, gb};
         }, x, gamma, beta);
+    }
+
+    /**
+     * act(a + b) for same-shape a and b (the residual sum of a ResNet block and its ReLU), in one
+     * output tensor instead of two; see {@link #batchNorm(Variable, Variable, Variable, Tensor,
+     * Tensor, boolean, double, double, UnaryOp)} for why the mask can come from the output.
+     */
+    public static Variable addActivation(Variable a, Variable b, UnaryOp act) {
+        requireMaskActivation("add", act);
+        if (act == null) return Ops.add(a, b);
+        if (!a.shape().equals(b.shape())) {
+            throw new IllegalArgumentException("add_" + act.name().toLowerCase() + ": shapes " + a.shape() + " and "
+                    + b.shape() + " must match (no broadcasting)");
+        }
+        Tensor av = a.value(), bv = b.value();
+        Backend be = backendOf(av);
+        Tensor y = like(av);
+        be.binary(BinaryOp.ADD, av, bv, y);
+        be.unary(act, y, y, 0, 0);
+        return Autograd.record("add_" + act.name().toLowerCase(), y, (gy, needs) -> {
+            Tensor g = like(gy);
+            be.unaryBackward(act, y, y, gy, g, 0, 0);
+            // Autograd takes ownership of each returned tensor separately, so the two inputs
+            // cannot share one.
+            Tensor ga = needs[0] ? g : null, gb = needs[1] ? (needs[0] ? be.duplicate(g) : g) : null;
+            if (!needs[0] && !needs[1]) g.close();
+            return new Tensor[] {ga, gb};
+        }, a, b);
+    }
+
+    private static void requireMaskActivation(String op, UnaryOp act) {
+        if (act != null && act != UnaryOp.RELU && act != UnaryOp.RELU6) {
+            throw new IllegalArgumentException(op + ": only RELU and RELU6 can be fused (their mask is recoverable"
+                    + " from the output), got " + act);
+        }
     }
 
     /** Inverted dropout: in training, zeroes each element with probability p and scales the rest by 1/(1-p). */

@@ -5,6 +5,7 @@ import org.advmia.autograd.Losses;
 import org.advmia.autograd.Ops;
 import org.advmia.autograd.Variable;
 import org.advmia.nn.Model;
+import org.advmia.tensor.MemoryScope;
 import org.advmia.tensor.Tensor;
 
 /**
@@ -86,8 +87,10 @@ public final class DefensiveDistillation extends Defense {
     protected Variable lossOn(Model model, Tensor x, Tensor adversarial, Tensor y) {
         Tensor softLabels;
         teacher.eval();
-        try (AutoCloseable ng = Autograd.noGrad()) {
-            softLabels = Losses.logSoftmax(Ops.scale(teacher.logits(Variable.constant(x)), 1 / temperature)).value();
+        // Its own scope, so that the teacher's activations do not live through the training step.
+        try (MemoryScope s = MemoryScope.open(); AutoCloseable ng = Autograd.noGrad()) {
+            softLabels = Losses.logSoftmax(Ops.scale(teacher.logits(Variable.constant(x)), 1 / temperature)).value()
+                    .escapeFrom(s);
         } catch (Exception e) {
             throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
         }

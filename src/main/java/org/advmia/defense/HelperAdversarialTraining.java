@@ -8,6 +8,7 @@ import org.advmia.backend.Backend;
 import org.advmia.backend.Backends;
 import org.advmia.backend.Generator;
 import org.advmia.nn.Model;
+import org.advmia.tensor.MemoryScope;
 import org.advmia.tensor.Shape;
 import org.advmia.tensor.Tensor;
 
@@ -47,9 +48,10 @@ public final class HelperAdversarialTraining extends Defense {
         b.unary(org.advmia.backend.UnaryOp.CLAMP, helperX, helperX, 0, 1);
         Tensor helperLabels;
         helper.eval();
-        try (AutoCloseable ng = Autograd.noGrad()) {
+        // Its own scope, so that the helper's activations do not live through the training step.
+        try (MemoryScope s = MemoryScope.open(); AutoCloseable ng = Autograd.noGrad()) {
             Tensor z = helper.logits(Variable.constant(adv)).value();
-            helperLabels = b.empty(z.dtype(), Shape.of(z.dim(0)));
+            helperLabels = b.empty(z.dtype(), Shape.of(z.dim(0))).escapeFrom(s);
             b.argmax(z, helperLabels);
         } catch (Exception e) {
             throw e instanceof RuntimeException re ? re : new IllegalStateException(e);

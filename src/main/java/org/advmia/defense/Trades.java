@@ -40,8 +40,10 @@ public final class Trades extends Defense {
         ThreatModel threat = ThreatModel.linf(config.eps());
         try {
             Tensor logPClean;
-            try (AutoCloseable ng = Autograd.noGrad()) {
-                logPClean = Losses.logSoftmax(model.logits(Variable.constant(x))).value();
+            // Its own scope: the forward's activations are garbage once the log-probabilities exist,
+            // and the caller's (training step) scope would otherwise hold them through the whole step.
+            try (MemoryScope s = MemoryScope.open(); AutoCloseable ng = Autograd.noGrad()) {
+                logPClean = Losses.logSoftmax(model.logits(Variable.constant(x))).value().escapeFrom(s);
             } catch (Exception e) {
                 throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
             }

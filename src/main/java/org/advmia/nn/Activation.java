@@ -39,6 +39,15 @@ public final class Activation extends Module {
         return new Activation(Kind.IDENTITY, 0);
     }
 
+    /** The op a preceding batch norm can apply in place (RELU, RELU6), or null for the others. */
+    public org.advmia.backend.UnaryOp fusableOp() {
+        return switch (kind) {
+            case RELU -> org.advmia.backend.UnaryOp.RELU;
+            case RELU6 -> org.advmia.backend.UnaryOp.RELU6;
+            default -> null;
+        };
+    }
+
     @Override
     public Variable forward(Variable x) {
         return switch (kind) {

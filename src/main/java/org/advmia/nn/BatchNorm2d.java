@@ -35,6 +35,11 @@ public final class BatchNorm2d extends Module {
 
     @Override
     public Variable forward(Variable x) {
+        return forward(x, null);
+    }
+
+    /** This layer followed by act (RELU or RELU6, or null), fused so that the graph keeps one output. */
+    public Variable forward(Variable x, org.advmia.backend.UnaryOp act) {
         if (x.shape().rank() < 2 || x.shape().dim(1) != channels) {
             throw new IllegalArgumentException("BatchNorm2d(" + channels + "): input " + x.shape() + " has "
                     + (x.shape().rank() < 2 ? "no" : String.valueOf(x.shape().dim(1))) + " channels");
@@ -44,6 +49,6 @@ public final class BatchNorm2d extends Module {
             double n = Backends.toDoubleArray(batchesTracked)[0];
             Backends.of(batchesTracked).fill(batchesTracked, n + 1);
         }
-        return NnOps.batchNorm(x, weight, bias, runningMean, runningVar, training, momentum, eps);
+        return NnOps.batchNorm(x, weight, bias, runningMean, runningVar, training, momentum, eps, act);
     }
 }

@@ -122,6 +122,16 @@ public final class Tensor implements AutoCloseable {
         return this;
     }
 
+    /**
+     * {@link #escape()} if this tensor belongs to {@code s}, else nothing. For a result computed
+     * inside a short-lived scope that may also be a tensor from outside it (a model that returns
+     * its input): that one must keep its owner.
+     */
+    public Tensor escapeFrom(MemoryScope s) {
+        if (s != null && scope == s) s.escape(this);
+        return this;
+    }
+
     public boolean sameShape(Tensor o) {
         return shape.equals(o.shape);
     }

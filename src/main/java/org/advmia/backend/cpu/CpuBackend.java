@@ -133,6 +133,11 @@ public final class CpuBackend implements Backend {
         allocator.trim();
     }
 
+    /** The pool's high-water mark of bytes in use since the last call (phase-by-phase memory reports). */
+    public long resetPeakInUse() {
+        return allocator.resetPeak();
+    }
+
     @Override
     public AllocatorStats allocatorStats() {
         return allocator.stats();

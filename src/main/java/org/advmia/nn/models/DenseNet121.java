@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Objects;
 import org.advmia.autograd.Ops;
 import org.advmia.autograd.Variable;
+import org.advmia.backend.UnaryOp;
 import org.advmia.nn.Activation;
 import org.advmia.nn.BatchNorm2d;
 import org.advmia.nn.Conv2d;
@@ -152,8 +153,8 @@ public final class DenseNet121 extends Model implements FeatureMaps {
 
         @Override
         public Variable forward(Variable x) {
-            Variable h = conv1.forward(Ops.relu(norm1.forward(x)));
-            return conv2.forward(Ops.relu(norm2.forward(h)));
+            Variable h = conv1.forward(norm1.forward(x, UnaryOp.RELU));
+            return conv2.forward(norm2.forward(h, UnaryOp.RELU));
         }
     }
 }

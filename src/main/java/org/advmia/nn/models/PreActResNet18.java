@@ -2,6 +2,7 @@ package org.advmia.nn.models;
 
 import org.advmia.autograd.Ops;
 import org.advmia.autograd.Variable;
+import org.advmia.backend.UnaryOp;
 import org.advmia.nn.BatchNorm2d;
 import org.advmia.nn.Conv2d;
 import org.advmia.nn.FeatureMaps;
@@ -57,7 +58,7 @@ public final class PreActResNet18 extends Model implements FeatureMaps {
     public Variable features(Variable x) {
         Variable h = conv1.forward(x);
         for (Sequential layer : layers) h = layer.forward(h);
-        return Ops.relu(bn.forward(h));
+        return bn.forward(h, UnaryOp.RELU);
     }
 
     @Override
@@ -86,9 +87,9 @@ public final class PreActResNet18 extends Model implements FeatureMaps {
 
         @Override
         public Variable forward(Variable x) {
-            Variable a = Ops.relu(bn1.forward(x));
+            Variable a = bn1.forward(x, UnaryOp.RELU);
             Variable skip = shortcut == null ? x : shortcut.forward(a);
-            Variable h = conv2.forward(Ops.relu(bn2.forward(conv1.forward(a))));
+            Variable h = conv2.forward(bn2.forward(conv1.forward(a), UnaryOp.RELU));
             return Ops.add(h, skip);
         }
     }

@@ -1,7 +1,8 @@
 package org.advmia.nn.models;
 
-import org.advmia.autograd.Ops;
+import org.advmia.autograd.NnOps;
 import org.advmia.autograd.Variable;
+import org.advmia.backend.UnaryOp;
 import org.advmia.nn.BatchNorm2d;
 import org.advmia.nn.Conv2d;
 import org.advmia.nn.FeatureMaps;
@@ -50,7 +51,7 @@ public final class ResNet18 extends Model implements FeatureMaps {
     /** layer4's output (its last block ends with the ReLU after the residual sum). */
     @Override
     public Variable features(Variable x) {
-        Variable h = Ops.relu(bn1.forward(conv1.forward(x)));
+        Variable h = bn1.forward(conv1.forward(x), UnaryOp.RELU);
         for (Sequential layer : layers) h = layer.forward(h);
         return h;
     }
@@ -79,10 +80,10 @@ public final class ResNet18 extends Model implements FeatureMaps {
 
         @Override
         public Variable forward(Variable x) {
-            Variable h = Ops.relu(bn1.forward(conv1.forward(x)));
+            Variable h = bn1.forward(conv1.forward(x), UnaryOp.RELU);
             h = bn2.forward(conv2.forward(h));
             Variable shortcut = downsample == null ? x : downsample.forward(x);
-            return Ops.relu(Ops.add(h, shortcut));
+            return NnOps.addActivation(h, shortcut, UnaryOp.RELU);
         }
     }
 }

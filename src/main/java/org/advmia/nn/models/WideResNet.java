@@ -2,6 +2,7 @@ package org.advmia.nn.models;
 
 import org.advmia.autograd.Ops;
 import org.advmia.autograd.Variable;
+import org.advmia.backend.UnaryOp;
 import org.advmia.nn.BatchNorm2d;
 import org.advmia.nn.Conv2d;
 import org.advmia.nn.FeatureMaps;
@@ -51,7 +52,7 @@ public final class WideResNet extends Model implements FeatureMaps {
     @Override
     public Variable features(Variable x) {
         Variable h = block3.forward(block2.forward(block1.forward(conv1.forward(x))));
-        return Ops.relu(bn1.forward(h));
+        return bn1.forward(h, UnaryOp.RELU);
     }
 
     @Override
@@ -94,9 +95,9 @@ public final class WideResNet extends Model implements FeatureMaps {
 
         @Override
         public Variable forward(Variable x) {
-            Variable a = Ops.relu(bn1.forward(x));
+            Variable a = bn1.forward(x, UnaryOp.RELU);
             Variable skip = convShortcut == null ? x : convShortcut.forward(a);
-            Variable h = conv2.forward(Ops.relu(bn2.forward(conv1.forward(a))));
+            Variable h = conv2.forward(bn2.forward(conv1.forward(a), UnaryOp.RELU));
             return Ops.add(skip, h);
         }
     }
