@@ -303,14 +303,7 @@ public final class CpuBackend implements Backend {
 
     /** {@link #conv2d(ConvGeometry, Tensor, Tensor, Tensor, Tensor)} with a chosen algorithm. */
     public void conv2d(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y, ConvAlgorithm algorithm) {
-        if (algorithm == null) throw new IllegalArgumentException("conv2d: algorithm is null (use ConvAlgorithm.AUTO)");
-        requireDtypes("conv2d", x, w, bias, y);
-        requireShape("conv2d", "input", x, g.inputShape());
-        requireShape("conv2d", "weight", w, g.weightShape());
-        requireShape("conv2d", "output", y, g.outputShape());
-        if (bias != null) requireShape("conv2d", "bias", bias, new long[] {g.cout()});
-        requireSameDtype("conv2d", x, w);
-        requireSameDtype("conv2d", x, y);
+        checkConvForward(g, x, w, bias, y, algorithm);
         check(CpuNative.adv_conv2d_fwd(x.dtype().code, algorithm.code, g.toArray(), x.address(), x.numel(), w.address(), w.numel(),
                 addr(bias), len(bias), y.address(), y.numel()));
     }
@@ -322,10 +315,7 @@ public final class CpuBackend implements Backend {
 
     /** {@link #conv2dBackwardData(ConvGeometry, Tensor, Tensor, Tensor)} with a chosen algorithm. */
     public void conv2dBackwardData(ConvGeometry g, Tensor gy, Tensor w, Tensor gx, ConvAlgorithm algorithm) {
-        if (algorithm == null)
-            throw new IllegalArgumentException("conv2d backward: algorithm is null (use ConvAlgorithm.AUTO)");
-        requireShape("conv2d backward", "output gradient", gy, g.outputShape());
-        requireShape("conv2d backward", "weight", w, g.weightShape());
+        checkConvBackwardData(g, gy, w, algorithm);
         requireShape("conv2d backward", "input gradient", gx, g.inputShape());
         requireSameDtype("conv2d backward", gy, w);
         requireSameDtype("conv2d backward", gy, gx);
@@ -341,14 +331,7 @@ public final class CpuBackend implements Backend {
     /** {@link #conv2dBackwardFilter(ConvGeometry, Tensor, Tensor, Tensor, Tensor)} with a chosen algorithm. */
     public void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb,
                                      ConvAlgorithm algorithm) {
-        if (algorithm == null)
-            throw new IllegalArgumentException("conv2d backward: algorithm is null (use ConvAlgorithm.AUTO)");
-        requireDtypes("conv2d backward", x, gy, gw, gb);
-        requireShape("conv2d backward", "input", x, g.inputShape());
-        requireShape("conv2d backward", "output gradient", gy, g.outputShape());
-        if (gw != null) requireShape("conv2d backward", "weight gradient", gw, g.weightShape());
-        if (gb != null) requireShape("conv2d backward", "bias gradient", gb, new long[] {g.cout()});
-        requireSameDtype("conv2d backward", x, gy);
+        checkConvBackwardFilter(g, x, gy, gw, gb, algorithm);
         check(CpuNative.adv_conv2d_bwd_filter(x.dtype().code, algorithm.code, g.toArray(), x.address(), x.numel(), gy.address(),
                 gy.numel(), addr(gw), len(gw), addr(gb), len(gb)));
     }
@@ -360,14 +343,7 @@ public final class CpuBackend implements Backend {
 
     /** {@link #conv2dReluInput(ConvGeometry, Tensor, Tensor, Tensor, Tensor)} with a chosen algorithm. */
     public void conv2dReluInput(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y, ConvAlgorithm algorithm) {
-        if (algorithm == null) throw new IllegalArgumentException("conv2d: algorithm is null (use ConvAlgorithm.AUTO)");
-        requireDtypes("conv2d", x, w, bias, y);
-        requireShape("conv2d", "input", x, g.inputShape());
-        requireShape("conv2d", "weight", w, g.weightShape());
-        requireShape("conv2d", "output", y, g.outputShape());
-        if (bias != null) requireShape("conv2d", "bias", bias, new long[] {g.cout()});
-        requireSameDtype("conv2d", x, w);
-        requireSameDtype("conv2d", x, y);
+        checkConvForward(g, x, w, bias, y, algorithm);
         check(CpuNative.adv_conv2d_relu_fwd(x.dtype().code, algorithm.code, g.toArray(), x.address(), x.numel(),
                 w.address(), w.numel(), addr(bias), len(bias), y.address(), y.numel()));
     }
@@ -380,10 +356,7 @@ public final class CpuBackend implements Backend {
     /** {@link #conv2dReluInputBackwardData(ConvGeometry, Tensor, Tensor, Tensor, Tensor)} with a chosen algorithm. */
     public void conv2dReluInputBackwardData(ConvGeometry g, Tensor gy, Tensor w, Tensor x, Tensor gx,
                                             ConvAlgorithm algorithm) {
-        if (algorithm == null)
-            throw new IllegalArgumentException("conv2d backward: algorithm is null (use ConvAlgorithm.AUTO)");
-        requireShape("conv2d backward", "output gradient", gy, g.outputShape());
-        requireShape("conv2d backward", "weight", w, g.weightShape());
+        checkConvBackwardData(g, gy, w, algorithm);
         requireShape("conv2d backward", "input", x, g.inputShape());
         requireShape("conv2d backward", "input gradient", gx, g.inputShape());
         requireSameDtype("conv2d backward", gy, w);
@@ -401,6 +374,33 @@ public final class CpuBackend implements Backend {
     /** {@link #conv2dReluInputBackwardFilter(ConvGeometry, Tensor, Tensor, Tensor, Tensor)} with a chosen algorithm. */
     public void conv2dReluInputBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb,
                                               ConvAlgorithm algorithm) {
+        checkConvBackwardFilter(g, x, gy, gw, gb, algorithm);
+        check(CpuNative.adv_conv2d_relu_bwd_filter(x.dtype().code, algorithm.code, g.toArray(), x.address(),
+                x.numel(), gy.address(), gy.numel(), addr(gw), len(gw), addr(gb), len(gb)));
+    }
+
+    private static void checkConvForward(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y,
+                                         ConvAlgorithm algorithm) {
+        if (algorithm == null) throw new IllegalArgumentException("conv2d: algorithm is null (use ConvAlgorithm.AUTO)");
+        requireDtypes("conv2d", x, w, bias, y);
+        requireShape("conv2d", "input", x, g.inputShape());
+        requireShape("conv2d", "weight", w, g.weightShape());
+        requireShape("conv2d", "output", y, g.outputShape());
+        if (bias != null) requireShape("conv2d", "bias", bias, new long[] {g.cout()});
+        requireSameDtype("conv2d", x, w);
+        requireSameDtype("conv2d", x, y);
+    }
+
+    /** The checks backward-data shares with its fused-ReLU twin; each adds its own operands. */
+    private static void checkConvBackwardData(ConvGeometry g, Tensor gy, Tensor w, ConvAlgorithm algorithm) {
+        if (algorithm == null)
+            throw new IllegalArgumentException("conv2d backward: algorithm is null (use ConvAlgorithm.AUTO)");
+        requireShape("conv2d backward", "output gradient", gy, g.outputShape());
+        requireShape("conv2d backward", "weight", w, g.weightShape());
+    }
+
+    private static void checkConvBackwardFilter(ConvGeometry g, Tensor x, Tensor gy, Tensor gw, Tensor gb,
+                                                ConvAlgorithm algorithm) {
         if (algorithm == null)
             throw new IllegalArgumentException("conv2d backward: algorithm is null (use ConvAlgorithm.AUTO)");
         requireDtypes("conv2d backward", x, gy, gw, gb);
@@ -409,8 +409,6 @@ public final class CpuBackend implements Backend {
         if (gw != null) requireShape("conv2d backward", "weight gradient", gw, g.weightShape());
         if (gb != null) requireShape("conv2d backward", "bias gradient", gb, new long[] {g.cout()});
         requireSameDtype("conv2d backward", x, gy);
-        check(CpuNative.adv_conv2d_relu_bwd_filter(x.dtype().code, algorithm.code, g.toArray(), x.address(),
-                x.numel(), gy.address(), gy.numel(), addr(gw), len(gw), addr(gb), len(gb)));
     }
 
     @Override
