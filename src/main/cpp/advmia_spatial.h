@@ -306,13 +306,17 @@ template <class T> int bn_bwd_impl(bool training, long N, long C, long HW, long 
     const double mean = sm[c], inv = si[c];
     // sum(gy * xhat) = inv * sum(gy * (x - mean)): the scale comes out of the loop.
     double sum_gy = 0, sum_gy_xc = 0;
-    for (long n = 0; n < N; n++) {
-      const T* gp = gy + (n * C + c) * HW;
-      const T* xp = x + (n * C + c) * HW;
+    // An eval-mode input gradient (every attack step) needs neither sum: skipping the pass saves
+    // a full read of x and gy per layer.
+    if (training || gg || gb) {
+      for (long n = 0; n < N; n++) {
+        const T* gp = gy + (n * C + c) * HW;
+        const T* xp = x + (n * C + c) * HW;
 #pragma omp simd reduction(+ : sum_gy, sum_gy_xc)
-      for (long i = 0; i < HW; i++) {
-        sum_gy += gp[i];
-        sum_gy_xc += (double)gp[i] * ((double)xp[i] - mean);
+        for (long i = 0; i < HW; i++) {
+          sum_gy += gp[i];
+          sum_gy_xc += (double)gp[i] * ((double)xp[i] - mean);
+        }
       }
     }
     const double sum_gy_xhat = sum_gy_xc * inv;
