@@ -59,8 +59,8 @@ public final class NnOps {
         }, x, w, b);
     }
 
-    /** 2-D convolution; weight [Cout, Cin / groups, kh, kw]; bias may be null. */
-    public static Variable conv2d(Variable x, Variable w, Variable b, int stride, int padding, int dilation, int groups) {
+    /** The checked geometry of conv2d(x, w) shared by the plain and fused convolutions. */
+    private static ConvGeometry convGeometry(Variable x, Variable w, int stride, int padding, int dilation, int groups) {
         requireRank("conv2d", "input", x, 4);
         requireRank("conv2d", "weight", w, 4);
         Shape xs = x.shape(), ws = w.shape();
@@ -70,6 +70,12 @@ public final class NnOps {
         }
         ConvGeometry g = new ConvGeometry(xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ws.dim(0), ws.dim(2), ws.dim(3),
                 stride, stride, padding, padding, dilation, dilation, groups);
+        return g;
+    }
+
+    /** 2-D convolution; weight [Cout, Cin / groups, kh, kw]; bias may be null. */
+    public static Variable conv2d(Variable x, Variable w, Variable b, int stride, int padding, int dilation, int groups) {
+        ConvGeometry g = convGeometry(x, w, stride, padding, dilation, groups);
         Tensor xv = x.value(), wv = w.value();
         Backend be = backendOf(xv);
         Tensor y = be.empty(xv.dtype(), Shape.of(g.outputShape()));
@@ -98,15 +104,7 @@ public final class NnOps {
      */
     public static Variable reluConv2d(Variable x, Variable w, Variable b, int stride, int padding, int dilation,
                                       int groups) {
-        requireRank("conv2d", "input", x, 4);
-        requireRank("conv2d", "weight", w, 4);
-        Shape xs = x.shape(), ws = w.shape();
-        if (xs.dim(1) != ws.dim(1) * groups) {
-            throw new IllegalArgumentException("conv2d: input " + xs + " has " + xs.dim(1) + " channels, weight " + ws
-                    + " with groups=" + groups + " expects " + ws.dim(1) * groups);
-        }
-        ConvGeometry g = new ConvGeometry(xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ws.dim(0), ws.dim(2), ws.dim(3),
-                stride, stride, padding, padding, dilation, dilation, groups);
+        ConvGeometry g = convGeometry(x, w, stride, padding, dilation, groups);
         Tensor xv = x.value(), wv = w.value();
         Backend be = backendOf(xv);
         Tensor y = be.empty(xv.dtype(), Shape.of(g.outputShape()));
@@ -137,15 +135,7 @@ public final class NnOps {
      */
     public static Variable conv2dMaxPool2(Variable x, Variable w, Variable b, int stride, int padding, int dilation,
                                           int groups, boolean reluInput) {
-        requireRank("conv2d", "input", x, 4);
-        requireRank("conv2d", "weight", w, 4);
-        Shape xs = x.shape(), ws = w.shape();
-        if (xs.dim(1) != ws.dim(1) * groups) {
-            throw new IllegalArgumentException("conv2d: input " + xs + " has " + xs.dim(1) + " channels, weight " + ws
-                    + " with groups=" + groups + " expects " + ws.dim(1) * groups);
-        }
-        ConvGeometry g = new ConvGeometry(xs.dim(0), xs.dim(1), xs.dim(2), xs.dim(3), ws.dim(0), ws.dim(2), ws.dim(3),
-                stride, stride, padding, padding, dilation, dilation, groups);
+        ConvGeometry g = convGeometry(x, w, stride, padding, dilation, groups);
         PoolGeometry pg = Backend.maxPool2Geometry(g);
         Tensor xv = x.value(), wv = w.value();
         Backend be = backendOf(xv);
