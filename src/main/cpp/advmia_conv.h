@@ -515,6 +515,93 @@ template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya
   return 0;
 }
 
+// ---- the backward of conv + 2x2 max-pool (conv_pool_fwd_impl) -------------------------------
+// The pool's backward scatters the pooled gradient into a gradient of the convolution's full
+// output, which the convolution's backward then reads once (backward-data) or twice (and
+// backward-filter). Written for the whole batch, that tensor (SmallCNN conv2: 9.4 MB at batch
+// 128) goes to memory and comes back: the zero fill and scatter alone were ~7 % of a SmallCNN PGD
+// step, at memory bandwidth. Here it exists only per chunk of images, small enough to stay in
+// L2 between the scatter and the convolution's backward passes that consume it: each thread takes
+// contiguous ranges of chunks and runs the pool backward and the convolution's backward on them
+// serially. The filter gradient is accumulated per range in chunk order and the ranges are added
+// in order, so results are deterministic for a given thread count (as conv_bwd_filter_impl's).
+#ifndef ADV_CONV_POOL_BWD_CHUNK
+#define ADV_CONV_POOL_BWD_CHUNK (512L * 1024)
+#endif
+
+template <class T> int conv_pool_bwd_impl(const ConvGeom& g, long xa, long wa, long gya, long ia, long gxa, long gwa,
+                                          long gba, int algo, int relu_in) {
+  const T* x = ptr<const T>(xa);
+  const T* gy = ptr<const T>(gya);
+  T* gw = ptr<T>(gwa);
+  T* gb = ptr<T>(gba);
+  const long PHW = (g.OH / 2) * (g.OW / 2), OHW = g.OHW(), CHW = g.C * g.HW(), wsize = g.Cout * g.K();
+  // The bias gradient is the sum of the convolution's output gradient, whose only non-zeros are
+  // the pooled values.
+  if (gb)
+    parallel_items(g.Cout, g.N * PHW, [&](long co) {
+      double acc = 0;
+      for (long n = 0; n < g.N; n++) {
+        const T* p = gy + (n * g.Cout + co) * PHW;
+        for (long s = 0; s < PHW; s++) acc += p[s];
+      }
+      gb[co] = (T)acc;
+    });
+  if (!gxa && !gw) return 0;
+  if (g.N == 0) {
+    if (gw) std::fill(gw, gw + wsize, (T)0);
+    return 0;
+  }
+  const long nb = std::max(1L, std::min(g.N, ADV_CONV_POOL_BWD_CHUNK / (g.Cout * OHW * (long)sizeof(T))));
+  const long chunks = (g.N + nb - 1) / nb;
+  const long parts = std::min<long>(std::min(pool_threads(), kMaxThreads), chunks);
+  // The calling thread's buffers, passed to the job by pointer: inside the lambda the name of a
+  // thread_local would be each worker's own instance.
+  static thread_local std::vector<T> part_store;
+  if (gw && parts > 1 && (long)part_store.size() < parts * wsize) part_store.resize(parts * wsize);
+  T* const part_bufs = part_store.data();
+  std::atomic<int> failed{0};
+  parallel_for(parts, [&](long p) {
+    static thread_local std::vector<T> gc_buf, gw_buf;
+    if ((long)gc_buf.size() < nb * g.Cout * OHW) gc_buf.resize(nb * g.Cout * OHW);
+    if (gw && (long)gw_buf.size() < wsize) gw_buf.resize(wsize);
+    T* acc = gw ? (parts > 1 ? part_bufs + p * wsize : gw) : nullptr;
+    const long c0 = p * chunks / parts, c1 = (p + 1) * chunks / parts;
+    for (long ch = c0; ch < c1 && !failed.load(std::memory_order_relaxed); ch++) {
+      const long n0 = ch * nb, cnt = std::min(nb, g.N - n0);
+      const PoolGeom pg{cnt, g.Cout, g.OH, g.OW, 2, 2, 2, 2, 0, 0, g.OH / 2, g.OW / 2, 0, P_MAX};
+      const long off = n0 * g.Cout * PHW;
+      if (pool_bwd_impl<T>(pg, (long)(gy + off), ia + (long)(off * sizeof(T)), (long)gc_buf.data())) {
+        failed.store(1);
+        return;
+      }
+      ConvGeom sg = g;
+      sg.N = cnt;
+      if (gxa)
+        conv_bwd_data_impl<T>(sg, (long)gc_buf.data(), wa, gxa + (long)(n0 * CHW * sizeof(T)), algo,
+                              relu_in ? (long)(x + n0 * CHW) : 0);
+      if (gw) {
+        T* dst = ch == c0 ? acc : gw_buf.data();
+        conv_bwd_filter_impl<T>(sg, (long)(x + n0 * CHW), (long)gc_buf.data(), (long)dst, 0, algo, relu_in);
+        if (ch != c0)
+          for (long i = 0; i < wsize; i++) acc[i] += dst[i];
+      }
+    }
+  }, parts > 1);
+  // (The pool's own message went to the thread that ran it; error messages are per thread.)
+  if (failed.load())
+    return fail("conv2d_pool_bwd: max-pool indices out of range for a %ldx%ld plane", g.OH, g.OW);
+  if (gw && parts > 1)
+    parallel_range(wsize, kParallelGrain, [&](long b, long e) {
+      for (long i = b; i < e; i++) {
+        T v = part_bufs[i];
+        for (long q = 1; q < parts; q++) v += part_bufs[q * wsize + i];
+        gw[i] = v;
+      }
+    });
+  return 0;
+}
+
 inline int conv_algo_check(const char* op, int algo, bool winograd_fits) {
   if (algo < kConvAuto || algo > kConvWinograd)
     return fail("%s: algorithm code %d is none of 0 (auto), 1 (im2col), 2 (Winograd)", op, algo);
@@ -629,4 +716,30 @@ inline int adv_conv2d_pool_fwd(int dt, int algo, int relu_in, long long* geom_ll
   if (b) ADV_CHECK_BUF(op, "bias", b, bn, g.Cout);
   if (rc) return rc;
   ADV_DISPATCH(op, dt, adv::conv_pool_fwd_impl, g, x, w, b, y, idx, algo, relu_in);
+}
+
+// The backward of adv_conv2d_pool_fwd from the pooled gradient gy [N, Cout, OH/2, OW/2] and the
+// pool's indices: gx (of x; zero where x <= 0 when relu_in), gw and gb, each 0 to skip it.
+inline int adv_conv2d_pool_bwd(int dt, int algo, int relu_in, long long* geom_ll, long x, long xn, long w, long wn,
+                               long gy, long gyn, long idx, long idxn, long gx, long gxn, long gw, long gwn, long gb,
+                               long gbn) {
+  const char* op = "conv2d_pool_bwd";
+  adv::ConvGeom g;
+  const long* geom = reinterpret_cast<const long*>(geom_ll);
+  int rc = adv::conv_geom(op, geom, &g);
+  if (rc) return rc;
+  if (!adv::conv_pool_fits(g))
+    return adv::fail("%s: the convolution's output %ldx%ld is not even (2x2 pool windows)", op, g.OH, g.OW);
+  if ((rc = adv::conv_algo_check(op, algo, adv::wino_fits_bwd_data(g)))) return rc;
+  // x is read for the filter gradient and, with relu_in, as the input gradient's mask.
+  const bool x_needed = gw != 0 || (gx != 0 && relu_in);
+  if ((rc = adv::conv_check(op, g, x, xn, w, wn, 0, 0, x_needed, gx != 0, false))) return rc;
+  const long pooled = g.N * g.Cout * (g.OH / 2) * (g.OW / 2);
+  ADV_CHECK_BUF(op, "output gradient", gy, gyn, pooled);
+  ADV_CHECK_BUF(op, "indices", idx, idxn, pooled);
+  if (gx) ADV_CHECK_BUF(op, "input gradient", gx, gxn, g.N * g.C * g.HW());
+  if (gw) ADV_CHECK_BUF(op, "weight gradient", gw, gwn, g.Cout * g.K());
+  if (gb) ADV_CHECK_BUF(op, "bias gradient", gb, gbn, g.Cout);
+  if (rc) return rc;
+  ADV_DISPATCH(op, dt, adv::conv_pool_bwd_impl, g, x, w, gy, idx, gx, gw, gb, algo, relu_in);
 }

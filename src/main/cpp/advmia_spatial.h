@@ -170,21 +170,35 @@ template <class T> int pool_bwd_impl(const PoolGeom& g, long gya, long ia, long 
   parallel_items(g.N * g.C, HW + OHW, [&](long p) {
     T* gp = gx + p * HW;
     std::fill(gp, gp + HW, (T)0);
+    if (g.kind == P_MAX) {
+      // Locals, not the captured references: GCC cannot tell that the stores into gp leave the
+      // captured geometry and pointers unchanged, and reloaded them for every element (~25
+      // instructions per element; the scatter was ~3 % of a SmallCNN PGD step, 4x its cost with
+      // locals in a standalone loop).
+      const T* gyp = gy + p * OHW;
+      const T* ip = idx + p * OHW;
+      const long n = OHW, hw = HW;
+      bool ok = true;
+      for (long o = 0; o < n; o++) {
+        const long i = (long)ip[o];
+        if (i < 0 || i >= hw) {
+          ok = false;
+          continue;
+        }
+        gp[i] += gyp[o];
+      }
+      if (!ok) bad.store(1, std::memory_order_relaxed);
+      return;
+    }
     for (long oh = 0; oh < g.OH; oh++)
       for (long ow = 0; ow < g.OW; ow++) {
-        long o = p * OHW + oh * g.OW + ow;
-        if (g.kind == P_MAX) {
-          long i = (long)idx[o];
-          if (i < 0 || i >= HW) { bad.store(1, std::memory_order_relaxed); continue; }
-          gp[i] += gy[o];
-        } else {
-          long hs, he, ws, we, div;
-          pool_window(g, oh, ow, &hs, &he, &ws, &we, &div);
-          if (div <= 0) continue;
-          T v = gy[o] / (T)div;
-          for (long h = hs; h < he; h++)
-            for (long w = ws; w < we; w++) gp[h * g.W + w] += v;
-        }
+        const long o = p * OHW + oh * g.OW + ow;
+        long hs, he, ws, we, div;
+        pool_window(g, oh, ow, &hs, &he, &ws, &we, &div);
+        if (div <= 0) continue;
+        T v = gy[o] / (T)div;
+        for (long h = hs; h < he; h++)
+          for (long w = ws; w < we; w++) gp[h * g.W + w] += v;
       }
   });
   return bad.load() ? fail("pool2d_bwd: max-pool indices out of range for a %ldx%ld plane", g.H, g.W) : 0;

@@ -131,7 +131,7 @@ public final class NnOps {
      * Equal to the two ops in sequence, bit for bit, but backends that fuse it (the CPU's Winograd
      * path) take the pool in the convolution's output transform and never store the full-size
      * output. Backward is the pool's (a scatter into the convolution's output gradient) followed by
-     * the convolution's.
+     * the convolution's, fused in {@link Backend#conv2dMaxPool2Backward}.
      */
     public static Variable conv2dMaxPool2(Variable x, Variable w, Variable b, int stride, int padding, int dilation,
                                           int groups, boolean reluInput) {
@@ -143,22 +143,11 @@ public final class NnOps {
         Tensor idx = be.empty(xv.dtype(), Shape.of(pg.outputShape()));
         be.conv2dMaxPool2(g, reluInput, xv, wv, b == null ? null : b.value(), y, idx);
         return Autograd.record(reluInput ? "relu_conv2d_max_pool2d" : "conv2d_max_pool2d", y, (gy, needs) -> {
-            Tensor gc = be.empty(xv.dtype(), Shape.of(g.outputShape()));
-            be.pool2dBackward(pg, gy, idx, gc);
-            Tensor gx = null, gw = null, gb = null;
-            if (needs[0]) {
-                gx = be.empty(xv.dtype(), xv.shape());
-                if (reluInput) be.conv2dReluInputBackwardData(g, gc, wv, xv, gx);
-                else be.conv2dBackwardData(g, gc, wv, gx);
-            }
-            boolean needB = needs.length > 2 && needs[2];
-            if (needs[1] || needB) {
-                if (needs[1]) gw = be.empty(wv.dtype(), wv.shape());
-                if (needB) gb = be.empty(xv.dtype(), Shape.of(g.cout()));
-                if (reluInput) be.conv2dReluInputBackwardFilter(g, xv, gc, gw, gb);
-                else be.conv2dBackwardFilter(g, xv, gc, gw, gb);
-            }
-            gc.close();
+            Tensor gx = needs[0] ? be.empty(xv.dtype(), xv.shape()) : null;
+            Tensor gw = needs[1] ? be.empty(wv.dtype(), wv.shape()) : null;
+            Tensor gb = needs.length > 2 && needs[2] ? be.empty(xv.dtype(), Shape.of(g.cout())) : null;
+            if (gx != null || gw != null || gb != null)
+                be.conv2dMaxPool2Backward(g, reluInput, xv, wv, gy, idx, gx, gw, gb);
             return new Tensor[] {gx, gw, gb};
         }, x, w, b);
     }

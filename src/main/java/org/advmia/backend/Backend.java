@@ -140,6 +140,28 @@ public interface Backend {
         }
     }
 
+    /**
+     * The backward of {@link #conv2dMaxPool2} from the gradient gy of its pooled output and its
+     * indices: gx with respect to x (zero where x <= 0 when reluInput), gw and gb; each may be null
+     * to skip it. A backend can keep the convolution's full-size output gradient, which only this
+     * backward needs, in cache (the CPU backend does, a chunk of images at a time); this default
+     * materialises it with {@link #pool2dBackward}.
+     */
+    default void conv2dMaxPool2Backward(ConvGeometry g, boolean reluInput, Tensor x, Tensor w, Tensor gy,
+                                        Tensor indices, Tensor gx, Tensor gw, Tensor gb) {
+        try (Tensor gc = empty(gy.dtype(), org.advmia.tensor.Shape.of(g.outputShape()))) {
+            pool2dBackward(maxPool2Geometry(g), gy, indices, gc);
+            if (gx != null) {
+                if (reluInput) conv2dReluInputBackwardData(g, gc, w, x, gx);
+                else conv2dBackwardData(g, gc, w, gx);
+            }
+            if (gw != null || gb != null) {
+                if (reluInput) conv2dReluInputBackwardFilter(g, x, gc, gw, gb);
+                else conv2dBackwardFilter(g, x, gc, gw, gb);
+            }
+        }
+    }
+
     /** The 2x2 / stride-2 max-pool over the output of the convolution g (see {@link #conv2dMaxPool2}). */
     static PoolGeometry maxPool2Geometry(ConvGeometry g) {
         return new PoolGeometry(PoolKind.MAX, g.n(), g.cout(), g.outH(), g.outW(), 2, 2, 2, 2, 0, 0, g.outH() / 2,

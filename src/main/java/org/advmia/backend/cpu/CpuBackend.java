@@ -438,6 +438,33 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void conv2dMaxPool2Backward(ConvGeometry g, boolean reluInput, Tensor x, Tensor w, Tensor gy,
+                                       Tensor indices, Tensor gx, Tensor gw, Tensor gb) {
+        conv2dMaxPool2Backward(g, reluInput, x, w, gy, indices, gx, gw, gb, ConvAlgorithm.AUTO);
+    }
+
+    /** {@link #conv2dMaxPool2Backward(ConvGeometry, boolean, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)} with a chosen algorithm. */
+    public void conv2dMaxPool2Backward(ConvGeometry g, boolean reluInput, Tensor x, Tensor w, Tensor gy,
+                                       Tensor indices, Tensor gx, Tensor gw, Tensor gb, ConvAlgorithm algorithm) {
+        String op = "conv2d + max-pool backward";
+        if (algorithm == null) throw new IllegalArgumentException(op + ": algorithm is null (use ConvAlgorithm.AUTO)");
+        if (x == null || w == null || gy == null || indices == null)
+            throw new IllegalArgumentException(op + ": input, weight, output gradient and indices are required");
+        PoolGeometry pg = Backend.maxPool2Geometry(g);
+        requireDtypes(op, x, w, gy, indices, gx, gw, gb);
+        requireShape(op, "input", x, g.inputShape());
+        requireShape(op, "weight", w, g.weightShape());
+        requireShape(op, "output gradient", gy, pg.outputShape());
+        requireShape(op, "indices", indices, pg.outputShape());
+        if (gx != null) requireShape(op, "input gradient", gx, g.inputShape());
+        if (gw != null) requireShape(op, "weight gradient", gw, g.weightShape());
+        if (gb != null) requireShape(op, "bias gradient", gb, new long[] {g.cout()});
+        check(CpuNative.adv_conv2d_pool_bwd(x.dtype().code, algorithm.code, reluInput ? 1 : 0, g.toArray(),
+                x.address(), x.numel(), w.address(), w.numel(), gy.address(), gy.numel(), indices.address(),
+                indices.numel(), addr(gx), len(gx), addr(gw), len(gw), addr(gb), len(gb)));
+    }
+
+    @Override
     public void pool2d(PoolGeometry g, Tensor x, Tensor y, Tensor indices) {
         requireDtypes("pool2d", x, y, indices);
         requireShape("pool2d", "input", x, g.inputShape());

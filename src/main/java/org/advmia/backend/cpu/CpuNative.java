@@ -105,6 +105,14 @@ public final class CpuNative {
     public static native int adv_conv2d_pool_fwd(int dt, int algo, int reluIn, long[] geom, long x, long xn, long w,
                                                  long wn, long b, long bn, long y, long yn, long idx, long idxn);
 
+    /**
+     * The backward of {@link #adv_conv2d_pool_fwd} from the pooled gradient gy and the pool's
+     * indices: gx (zero where x <= 0 when reluIn), gw, gb; each may be 0 to skip it.
+     */
+    public static native int adv_conv2d_pool_bwd(int dt, int algo, int reluIn, long[] geom, long x, long xn, long w,
+                                                 long wn, long gy, long gyn, long idx, long idxn, long gx, long gxn,
+                                                 long gw, long gwn, long gb, long gbn);
+
     public static native int adv_pool2d_fwd(int dt, long[] geom, long x, long xn, long y, long yn, long idx,
                                             long idxn);
 
