@@ -1,0 +1,459 @@
+// Winograd F(4x4, 3x3) (Lavin & Gray 2016) beside the F(2x2, 3x3) of advmia_winograd.h, for the
+// same layers (3x3, stride 1, dilation 1, ungrouped) and the same three directions: forward (with
+// the fused input ReLU, output ReLU mask and 2x2 max-pool), backward-data (the forward kernel on
+// the output gradient with flipped, transposed filters and padding 2 - pad) and backward-filter.
+//
+// A 4x4 output tile reads a 6x6 input tile and costs 36 multiplies per channel pair, 2.25 per
+// output instead of F(2x2)'s 4, in 36 GEMMs M[xi] = U[xi] V[xi]; the transformed input is also
+// 36/16 = 2.25 elements per output instead of 4. The price: partial tiles on outputs that are not
+// a multiple of 4 (a 10x10 output computes 12x12), and larger transform coefficients, so larger
+// rounding errors (see WinogradConvolutionTest's F(4x4) bound). Interpolation points 0, +-1, +-2
+// (and infinity): B^T and A^T have small integer entries, so the input and output transforms
+// round at most 3 times per dimension and the filter transform carries the fractions (1/4, 1/6,
+// 1/24), computed once per call. (Points +-1/2 instead of +-2 trade 8 in A^T for 1/8 and move
+// powers of 2 between the matrices; the products of the coefficient magnitudes, which set the
+// error bound, come out the same for F(4x4), so the integer form was kept.)
+//   B^T = [4  0 -5  0 1 0;  0 -4 -4  1 1 0;  0  4 -4 -1 1 0;
+//          0 -2 -1  2 1 0;  0  2 -1 -2 1 0;  0  4  0 -5 0 1]
+//   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+//   A^T = [1 1 1 1 1 0;  0 1 -1 2 -2 0;  0 1 1 4 4 0;  0 1 -1 8 -8 1]
+// Layout, chunking, scratch and determinism follow advmia_winograd.h; the input rows are split by
+// column modulo 4 (tile tw reads phase columns tw and tw + 1) instead of by parity.
+#pragma once
+#include "advmia_winograd.h"
+
+namespace adv {
+
+struct Wino4Shape {
+  long N, Cin, IH, IW, ph, pw, Cout, OH, OW;
+  long TH() const { return (OH + 3) / 4; }
+  long TW() const { return (OW + 3) / 4; }
+  long TWr() const { return (TW() + kWinoLanes - 1) / kWinoLanes * kWinoLanes; }
+  long split_width() const { return TWr() + 1; }
+};
+
+// The 1-D transforms, each on 6 (or 4) vectors of kWinoLanes tiles or channels. The groupings
+// bound the roundings per output: B^T 3, A^T 3, G 4 (with the rounded constant), A (of the
+// gradient tile) 2, G^T 5; WinogradConvolutionTest's bounds count these.
+template <class T> inline void w4_bt(const WVec<T>* d, WVec<T>* o) {
+  const WVec<T> d42 = d[4] - d[2], d31 = d[3] - d[1];
+  o[0] = (T)4 * (d[0] - d[2]) + d42;
+  o[1] = (d[3] + d[4]) - (T)4 * (d[1] + d[2]);
+  o[2] = (d[4] - d[3]) + (T)4 * (d[1] - d[2]);
+  o[3] = d42 + (T)2 * d31;
+  o[4] = d42 - (T)2 * d31;
+  o[5] = (d[5] - d[3]) + (T)4 * (d[1] - d[3]);
+}
+
+template <class T> inline void w4_at(const WVec<T>* m, WVec<T>* o) {
+  const WVec<T> s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
+  o[0] = m[0] + (s12 + s34);
+  o[1] = d12 + (T)2 * d34;
+  o[2] = s12 + (T)4 * s34;
+  o[3] = (d12 + (T)8 * d34) + m[5];
+}
+
+template <class T> inline void w4_g(const WVec<T>* g, WVec<T>* u) {
+  const T sixth = (T)1 / 6, c24 = (T)1 / 24;
+  const WVec<T> s02 = g[0] + g[2], e = g[0] + (T)4 * g[2];
+  u[0] = (T)0.25 * g[0];
+  u[1] = -sixth * (s02 + g[1]);
+  u[2] = -sixth * (s02 - g[1]);
+  u[3] = c24 * (e + (T)2 * g[1]);
+  u[4] = c24 * (e - (T)2 * g[1]);
+  u[5] = g[2];
+}
+
+template <class T> inline void w4_a(const WVec<T>* a, WVec<T>* z) {
+  const WVec<T> s02 = a[0] + a[2], s13 = a[1] + a[3], e = a[0] + (T)4 * a[2], f = a[1] + (T)4 * a[3];
+  z[0] = a[0];
+  z[1] = s02 + s13;
+  z[2] = s02 - s13;
+  z[3] = e + (T)2 * f;
+  z[4] = e - (T)2 * f;
+  z[5] = a[3];
+}
+
+template <class T> inline void w4_gt(const WVec<T>* x, WVec<T>* r) {
+  const T sixth = (T)1 / 6, c12 = (T)1 / 12, c24 = (T)1 / 24;
+  const WVec<T> s12 = x[1] + x[2], s34 = x[3] + x[4];
+  r[0] = ((T)0.25 * x[0] - sixth * s12) + c24 * s34;
+  r[1] = c12 * (x[3] - x[4]) - sixth * (x[1] - x[2]);
+  r[2] = (sixth * (s34 - s12)) + x[5];
+}
+
+// U[xi][o][i] = (G g G^T)[xi], 36 planes; filters as in wino_filter_transform (flipped: the
+// backward-data convolution's filters).
+template <class T> void wino4_filter_transform(const T* w, long Cout, long Cin, bool flipped, T* U) {
+  constexpr long L = kWinoLanes;
+  const long plane = Cout * Cin;
+  parallel_items(Cout, Cin * 72, [&](long o) {
+    for (long i0 = 0; i0 < Cin; i0 += L) {
+      const long cnt = std::min(L, Cin - i0);
+      WVec<T> g[9], col[3], gg[6][3], row[3], u[6];
+      for (long l = 0; l < L; l++) {
+        const long i = i0 + std::min(l, cnt - 1);
+        const T* src = flipped ? w + (i * Cout + o) * 9 : w + (o * Cin + i) * 9;
+        for (int t = 0; t < 9; t++) g[t][l] = src[flipped ? 8 - t : t];
+      }
+      WVec<T> tmp[6];
+      for (int b = 0; b < 3; b++) {
+        for (int a = 0; a < 3; a++) col[a] = g[3 * a + b];
+        w4_g<T>(col, tmp);
+        for (int a = 0; a < 6; a++) gg[a][b] = tmp[a];
+      }
+      T* dst = U + o * Cin + i0;
+      for (int a = 0; a < 6; a++) {
+        for (int b = 0; b < 3; b++) row[b] = gg[a][b];
+        w4_g<T>(row, u);
+        for (int b = 0; b < 6; b++) {
+          const long xi = 6 * a + b;
+          if (cnt == L) wstore<T>(dst + xi * plane, u[b]);
+          else for (long l = 0; l < cnt; l++) dst[xi * plane + l] = u[b][l];
+        }
+      }
+    }
+  });
+}
+
+// Input rows ih0 .. ih0 + rows - 1 of one plane, zero-padded and split by column modulo 4:
+// P[q][r * Ws + k] = x[ih0 + r][4k + q - pw] (0 outside the image), q = 0..3 (P[q] = P0 + q * pstride).
+template <class T> void wino4_split_rows(const T* xc, long IH, long IW, long pw, long Ws, long ih0, long rows, T* P0,
+                                         long pstride) {
+  constexpr long L = kWinoLanes;
+  static_assert(L == 8, "the de-interleaving shuffles below are written for 8 lanes");
+  // Columns k in [klo, khi) have all of 4k - pw .. 4k + 3 - pw inside the row.
+  const long klo = std::min(Ws, (pw + 3) / 4);
+  const long khi = std::max(klo, std::min(Ws, IW + pw >= 4 ? (IW + pw - 4) / 4 + 1 : 0));
+  for (long r = 0; r < rows; r++) {
+    T* p = P0 + r * Ws;
+    const long ih = ih0 + r;
+    if (ih < 0 || ih >= IH) {
+      for (int q = 0; q < 4; q++) std::fill(p + q * pstride, p + q * pstride + Ws, (T)0);
+      continue;
+    }
+    const T* xr = xc + ih * IW;
+    auto at = [&](long c) { return c >= 0 && c < IW ? xr[c] : (T)0; };
+    for (long k = 0; k < klo; k++)
+      for (int q = 0; q < 4; q++) p[q * pstride + k] = at(4 * k + q - pw);
+    const T* src = xr - pw;
+    long k = klo;
+    for (; k + L <= khi; k += L) {
+      const WVec<T> a0 = wload<T>(src + 4 * k), a1 = wload<T>(src + 4 * k + L);
+      const WVec<T> a2 = wload<T>(src + 4 * k + 2 * L), a3 = wload<T>(src + 4 * k + 3 * L);
+      // Phase q of a0 a1 (lanes 0-3) and of a2 a3 (lanes 4-7).
+#define ADV_W4_PHASE(q)                                                                                 \
+  wstore<T>(p + (q) * pstride + k,                                                                     \
+            __builtin_shufflevector(                                                                   \
+                __builtin_shufflevector(a0, a1, q, 4 + q, 8 + q, 12 + q, q, 4 + q, 8 + q, 12 + q),     \
+                __builtin_shufflevector(a2, a3, q, 4 + q, 8 + q, 12 + q, q, 4 + q, 8 + q, 12 + q), 0, \
+                1, 2, 3, 8, 9, 10, 11))
+      ADV_W4_PHASE(0);
+      ADV_W4_PHASE(1);
+      ADV_W4_PHASE(2);
+      ADV_W4_PHASE(3);
+#undef ADV_W4_PHASE
+    }
+    for (; k < khi; k++)
+      for (int q = 0; q < 4; q++) p[q * pstride + k] = src[4 * k + q];
+    for (; k < Ws; k++)
+      for (int q = 0; q < 4; q++) p[q * pstride + k] = at(4 * k + q - pw);
+  }
+}
+
+// V[xi * xstride + t] = (B^T d_t B)[xi] for the tiles of one tile row, kWinoLanes at a time, from
+// the split rows of its six input rows. Whole groups are stored (see wino_input_tiles).
+template <class T> inline void wino4_input_tiles(const T* P0, long pstride, long Ws, long groups, T* V, long xstride) {
+  constexpr long L = kWinoLanes;
+  for (long gi = 0; gi < groups; gi++) {
+    const long k0 = L * gi;
+    WVec<T> t[6][6], d[6], o[6];
+    for (int j = 0; j < 6; j++) {  // column j of the tile: phase j % 4, shifted by j / 4
+      const T* pc = P0 + (j & 3) * pstride + k0 + (j >> 2);
+      for (int r = 0; r < 6; r++) d[r] = wload<T>(pc + r * Ws);
+      w4_bt<T>(d, o);
+      for (int i = 0; i < 6; i++) t[i][j] = o[i];
+    }
+    T* v = V + k0;
+    for (int i = 0; i < 6; i++) {
+      w4_bt<T>(t[i], o);
+      for (int j = 0; j < 6; j++) wstore<T>(v + (6 * i + j) * xstride, o[j]);
+    }
+  }
+}
+
+// o[i][j] = (A^T m A)[i][j] + bias for kWinoLanes tiles whose 36 transform-domain values are
+// M[xi * xstride], xi = 0..35.
+template <class T> inline void wino4_output_transform(const T* M, long xstride, const WVec<T>& b, WVec<T> o[4][4]) {
+  WVec<T> t[4][6], m[6], r[4];
+  for (int j = 0; j < 6; j++) {
+    for (int a = 0; a < 6; a++) m[a] = wload<T>(M + (6 * a + j) * xstride);
+    w4_at<T>(m, r);
+    for (int i = 0; i < 4; i++) t[i][j] = r[i];
+  }
+  for (int i = 0; i < 4; i++) {
+    w4_at<T>(t[i], r);
+    for (int j = 0; j < 4; j++) o[i][j] = r[j] + b;
+  }
+}
+
+// The output tiles of tile row th of one plane (see wino_output_tiles).
+template <class T> inline void wino4_output_tiles(const Wino4Shape& s, const T* M, long xstride, T bias, T* yc, long th) {
+  constexpr long L = kWinoLanes;
+  static_assert(L == 8, "the interleaving shuffles below are written for 8 lanes");
+  const long TW = s.TW(), oh = 4 * th, nrows = std::min(4L, s.OH - oh);
+  const WVec<T> b = (WVec<T>){} + bias;
+  for (long tw0 = 0; tw0 < TW; tw0 += L) {
+    WVec<T> o[4][4];
+    wino4_output_transform<T>(M + tw0, xstride, b, o);
+    const long cnt = std::min(L, TW - tw0);
+    if (cnt == L && 4 * (tw0 + L) <= s.OW) {
+      // Row i holds o[i][0..3] of lane 0, then of lane 1, ...: a 4-way interleave.
+      for (long i = 0; i < nrows; i++) {
+        T* row = yc + (oh + i) * s.OW + 4 * tw0;
+        const WVec<T> p01l = __builtin_shufflevector(o[i][0], o[i][1], 0, 8, 1, 9, 2, 10, 3, 11);
+        const WVec<T> p01h = __builtin_shufflevector(o[i][0], o[i][1], 4, 12, 5, 13, 6, 14, 7, 15);
+        const WVec<T> p23l = __builtin_shufflevector(o[i][2], o[i][3], 0, 8, 1, 9, 2, 10, 3, 11);
+        const WVec<T> p23h = __builtin_shufflevector(o[i][2], o[i][3], 4, 12, 5, 13, 6, 14, 7, 15);
+        wstore<T>(row, __builtin_shufflevector(p01l, p23l, 0, 1, 8, 9, 2, 3, 10, 11));
+        wstore<T>(row + L, __builtin_shufflevector(p01l, p23l, 4, 5, 12, 13, 6, 7, 14, 15));
+        wstore<T>(row + 2 * L, __builtin_shufflevector(p01h, p23h, 0, 1, 8, 9, 2, 3, 10, 11));
+        wstore<T>(row + 3 * L, __builtin_shufflevector(p01h, p23h, 4, 5, 12, 13, 6, 7, 14, 15));
+      }
+      continue;
+    }
+    // Right edge: tiles whose last columns lie outside the output.
+    for (long l = 0; l < cnt; l++) {
+      const long ow = 4 * (tw0 + l), ncols = std::min(4L, s.OW - ow);
+      for (long i = 0; i < nrows; i++)
+        for (long j = 0; j < ncols; j++) yc[(oh + i) * s.OW + ow + j] = o[i][j][l];
+    }
+  }
+}
+
+// The 2x2 / stride-2 max-pool of tile row th of one plane taken in the output transform (OH, OW
+// even): a 4x4 tile holds 4 pool windows, (a, b) = rows 2a, 2a + 1 and columns 2b, 2b + 1 of the
+// tile, pooled position (2 th + a, 2 tw + b). Scan order, NaN rule and indices as
+// wino_output_pool_tiles (and so as maxpool2x2_fwd). Windows of partial tiles (OH or OW = 2 mod 4)
+// that lie outside the output are skipped.
+template <class T> inline void wino4_output_pool_tiles(const Wino4Shape& s, const T* M, long xstride, T bias, T* yp,
+                                                       T* ip, long th) {
+  constexpr long L = kWinoLanes;
+  const long TW = s.TW(), OW = s.OW, PH = s.OH / 2, PW = OW / 2;
+  const WVec<T> b = (WVec<T>){} + bias;
+  WVec<T> lane;
+  for (long l = 0; l < L; l++) lane[l] = (T)(4 * l);
+  for (long tw0 = 0; tw0 < TW; tw0 += L) {
+    WVec<T> o[4][4];
+    wino4_output_transform<T>(M + tw0, xstride, b, o);
+    const long cnt = std::min(L, TW - tw0);
+    for (int a = 0; a < 2; a++) {
+      const long pr = 2 * th + a;
+      if (pr >= PH) break;
+      WVec<T> best[2], bi[2];
+      for (int wb = 0; wb < 2; wb++) {
+        const WVec<T> i0 = lane + (T)((4 * th + 2 * a) * OW + 4 * tw0 + 2 * wb);
+        const WVec<T>& v00 = o[2 * a][2 * wb];
+        const WVec<T>& v01 = o[2 * a][2 * wb + 1];
+        const WVec<T>& v10 = o[2 * a + 1][2 * wb];
+        const WVec<T>& v11 = o[2 * a + 1][2 * wb + 1];
+        WVec<T> bv = v00, bx = i0;
+        auto mk = (v01 > bv) | (v01 != v01);
+        bv = mk ? v01 : bv;
+        bx = mk ? i0 + (T)1 : bx;
+        mk = (v10 > bv) | (v10 != v10);
+        bv = mk ? v10 : bv;
+        bx = mk ? i0 + (T)OW : bx;
+        mk = (v11 > bv) | (v11 != v11);
+        bv = mk ? v11 : bv;
+        bx = mk ? i0 + (T)(OW + 1) : bx;
+        best[wb] = bv;
+        bi[wb] = bx;
+      }
+      T* yr = yp + pr * PW + 2 * tw0;
+      T* ir = ip + pr * PW + 2 * tw0;
+      if (cnt == L && 2 * (tw0 + L) <= PW) {
+        wstore<T>(yr, __builtin_shufflevector(best[0], best[1], 0, 8, 1, 9, 2, 10, 3, 11));
+        wstore<T>(yr + L, __builtin_shufflevector(best[0], best[1], 4, 12, 5, 13, 6, 14, 7, 15));
+        wstore<T>(ir, __builtin_shufflevector(bi[0], bi[1], 0, 8, 1, 9, 2, 10, 3, 11));
+        wstore<T>(ir + L, __builtin_shufflevector(bi[0], bi[1], 4, 12, 5, 13, 6, 14, 7, 15));
+        continue;
+      }
+      for (long l = 0; l < cnt; l++)
+        for (int wb = 0; wb < 2; wb++) {
+          if (2 * l + wb + 2 * tw0 >= PW) break;
+          yr[2 * l + wb] = best[wb][l];
+          ir[2 * l + wb] = bi[wb][l];
+        }
+    }
+  }
+}
+
+// Chunking as wino_plan, with 36 planes per tile.
+template <class T> inline WinoPlan wino4_plan(const Wino4Shape& s) {
+  const long TW = s.TW(), total = s.N * s.TH();
+  const long per_tile = 36 * (s.Cin + s.Cout) * (long)sizeof(T);
+  long tiles = std::max(ADV_WINO_BUDGET / per_tile, ADV_WINO_MIN_TILES);
+  long rows = std::max(1L, std::min(total, tiles / TW));
+  const long threads = pool_threads();
+  if (threads > 1) rows = std::min(rows, std::max(1L, (total + threads - 1) / threads));
+  WinoPlan p{rows, (total + rows - 1) / rows, 0};
+  p.ld = rows * TW + kWinoLanes;
+  return p;
+}
+
+// Input rows split per run of tile rows: 4 per tile row plus the 2 the last one overlaps.
+inline long wino4_split_rows_needed(const WinoPlan& p) { return 4 * p.rows + 2; }
+
+// V of tile rows [r0, r1), as wino_input_chunk (relu_in likewise).
+template <class T> void wino4_input_chunk(const Wino4Shape& s, const T* in, long r0, long r1, long ld, T* P0,
+                                          long pstride, T* V, long vstride, bool relu_in) {
+  const long TH = s.TH(), TW = s.TW(), Ws = s.split_width(), IHW = s.IH * s.IW, groups = s.TWr() / kWinoLanes;
+  for (long c = 0; c < s.Cin; c++)
+    for (long ra = r0; ra < r1;) {
+      const long n = ra / TH, th0 = ra % TH, rb = std::min(r1, (n + 1) * TH), rows = 4 * (rb - ra) + 2;
+      wino4_split_rows<T>(in + (n * s.Cin + c) * IHW, s.IH, s.IW, s.pw, Ws, 4 * th0 - s.ph, rows, P0, pstride);
+      if (relu_in)
+        for (int q = 0; q < 4; q++) {
+          T* p = P0 + q * pstride;
+          for (long i = 0; i < rows * Ws; i++) p[i] = p[i] > 0 ? p[i] : (T)0;
+        }
+      for (long r = ra; r < rb; r++)
+        wino4_input_tiles<T>(P0 + 4 * (r - ra) * Ws, pstride, Ws, groups, V + c * ld + (r - r0) * TW, vstride);
+      ra = rb;
+    }
+}
+
+// wino_conv with F(4x4): filters already transformed into U[36][Cout][Cin]; relu_in, mask and
+// pool_idx as there.
+template <class T> void wino4_conv(const Wino4Shape& s, const T* in, const T* U, const T* bias, T* out, bool relu_in,
+                                   const T* mask, T* pool_idx = nullptr) {
+  const WinoPlan plan = wino4_plan<T>(s);
+  const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
+  const long OHW = s.OH * s.OW;
+  const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
+  const long pstride = wino4_split_rows_needed(plan) * Ws;
+  const int threads = pool_threads();
+  const bool outer = plan.chunks >= threads && threads > 1;
+  parallel_for(plan.chunks, [&](long ch) {
+    const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
+    T* P0 = wino_scratch<T>(1, 4 * pstride);
+    T* V = wino_scratch<T>(2, 36 * vstride);
+    T* M = wino_scratch<T>(3, 36 * mstride);
+    wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, V, vstride, relu_in);
+    for (int xi = 0; xi < 36; xi++)
+      gemm_auto<T>(!outer, false, false, s.Cout, tiles, s.Cin, 1, U + xi * s.Cout * s.Cin, s.Cin, V + xi * vstride, ld,
+                   0, M + xi * mstride, ld);
+    for (long k = 0; k < s.Cout; k++) {
+      const T b = bias ? bias[k] : (T)0;
+      for (long r = r0; r < r1; r++) {
+        const long n = r / TH, th = r % TH;
+        if (pool_idx) {
+          const long plane = (n * s.Cout + k) * (OHW / 4);
+          wino4_output_pool_tiles<T>(s, M + k * ld + (r - r0) * TW, mstride, b, out + plane, pool_idx + plane, th);
+          continue;
+        }
+        wino4_output_tiles<T>(s, M + k * ld + (r - r0) * TW, mstride, b, out + (n * s.Cout + k) * OHW, th);
+        if (mask) {
+          const long q0 = (n * s.Cout + k) * OHW + 4 * th * s.OW, q1 = q0 + std::min(4L, s.OH - 4 * th) * s.OW;
+          for (long q = q0; q < q1; q++) out[q] = mask[q] > 0 ? out[q] : (T)0;
+        }
+      }
+    }
+  }, outer);
+}
+
+// ---- backward-filter (as wino_bwd_filter: dU[xi] += dM[xi] V[xi]^T, gw = G^T dU G) ------------
+
+// dM[xi * xstride + t] = (A gY_t A^T)[xi] for the tiles of one tile row, from the output
+// gradient's four rows split by column modulo 4 (rows of G0 with stride Ws, phases gstride apart).
+template <class T> inline void wino4_grad_tiles(const T* G0, long gstride, long Ws, long groups, T* dM, long xstride) {
+  constexpr long L = kWinoLanes;
+  for (long gi = 0; gi < groups; gi++) {
+    const long k0 = L * gi;
+    WVec<T> z[6][4], a[4], o[6];
+    for (int c = 0; c < 4; c++) {
+      for (int r = 0; r < 4; r++) a[r] = wload<T>(G0 + c * gstride + r * Ws + k0);
+      w4_a<T>(a, o);
+      for (int i = 0; i < 6; i++) z[i][c] = o[i];
+    }
+    T* d = dM + k0;
+    for (int i = 0; i < 6; i++) {
+      w4_a<T>(z[i], o);
+      for (int j = 0; j < 6; j++) wstore<T>(d + (6 * i + j) * xstride, o[j]);
+    }
+  }
+}
+
+// gw[o][i][3x3] = G^T dU[.][o][i] G, dU laid out [36][Cout][Cin]; vectorized across input channels.
+template <class T> void wino4_filter_grad_transform(const T* dU, long Cout, long Cin, T* gw) {
+  constexpr long L = kWinoLanes;
+  const long plane = Cout * Cin;
+  parallel_items(Cout, Cin * 72, [&](long o) {
+    for (long i0 = 0; i0 < Cin; i0 += L) {
+      const long cnt = std::min(L, Cin - i0);
+      WVec<T> u[36], t[3][6], x[6], r[3];
+      const T* src = dU + o * Cin + i0;
+      for (int xi = 0; xi < 36; xi++) {
+        if (cnt == L) {
+          u[xi] = wload<T>(src + xi * plane);
+        } else {
+          u[xi] = (WVec<T>){};
+          for (long l = 0; l < cnt; l++) u[xi][l] = src[xi * plane + l];
+        }
+      }
+      for (int j = 0; j < 6; j++) {
+        for (int a = 0; a < 6; a++) x[a] = u[6 * a + j];
+        w4_gt<T>(x, r);
+        for (int a = 0; a < 3; a++) t[a][j] = r[a];
+      }
+      T* dst = gw + (o * Cin + i0) * 9;
+      for (int a = 0; a < 3; a++) {
+        w4_gt<T>(t[a], r);
+        for (long l = 0; l < cnt; l++)
+          for (int b = 0; b < 3; b++) dst[l * 9 + 3 * a + b] = r[b][l];
+      }
+    }
+  });
+}
+
+// The weight gradient of the forward convolution of shape s, deterministic as wino_bwd_filter.
+template <class T> void wino4_bwd_filter(const Wino4Shape& s, const T* in, const T* gy, T* gw, bool relu_in) {
+  const WinoPlan plan = wino4_plan<T>(s);
+  const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
+  const long OHW = s.OH * s.OW, groups = s.TWr() / kWinoLanes, usize = 36 * s.Cout * s.Cin;
+  const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
+  const long pstride = wino4_split_rows_needed(plan) * Ws, gstride = 4 * Ws;
+  const int threads = pool_threads();
+  const bool outer = plan.chunks >= threads && threads > 1;
+  const long parts = outer ? threads : 1;
+  T* dU = wino_scratch<T>(0, parts * usize);
+  parallel_for(parts, [&](long part) {
+    const long c0 = part * plan.chunks / parts, c1 = (part + 1) * plan.chunks / parts;
+    T* P0 = wino_scratch<T>(1, 4 * pstride + 4 * gstride);
+    T* G0 = P0 + 4 * pstride;  // the output gradient's four rows of one tile row
+    T* V = wino_scratch<T>(2, 36 * vstride);
+    T* dM = wino_scratch<T>(3, 36 * mstride);
+    for (long ch = c0; ch < c1; ch++) {
+      const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
+      wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, V, vstride, relu_in);
+      for (long k = 0; k < s.Cout; k++)
+        for (long r = r0; r < r1; r++) {
+          const long n = r / TH, th = r % TH;
+          wino4_split_rows<T>(gy + (n * s.Cout + k) * OHW, s.OH, s.OW, 0, Ws, 4 * th, 4, G0, gstride);
+          wino4_grad_tiles<T>(G0, gstride, Ws, groups, dM + k * ld + (r - r0) * TW, mstride);
+        }
+      for (int xi = 0; xi < 36; xi++)
+        gemm_auto<T>(!outer, false, true, s.Cout, s.Cin, tiles, 1, dM + xi * mstride, ld, V + xi * vstride, ld,
+                     ch == c0 ? (T)0 : (T)1, dU + part * usize + xi * s.Cout * s.Cin, s.Cin);
+    }
+  }, outer);
+  if (parts > 1)
+    parallel_range(usize, kParallelGrain, [&](long b, long e) {
+      for (long q = 1; q < parts; q++)
+        for (long i = b; i < e; i++) dU[i] += dU[q * usize + i];
+    });
+  wino4_filter_grad_transform<T>(dU, s.Cout, s.Cin, gw);
+}
+
+}  // namespace adv
