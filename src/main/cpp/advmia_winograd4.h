@@ -161,24 +161,73 @@ template <class T> void wino4_split_rows(const T* xc, long IH, long IW, long pw,
   }
 }
 
+// v[xi * xstride + l] = (B^T d B)[xi] for kWinoLanes tiles, d[r][j] read at at(r, j).
+template <class T, class At> inline void wino4_input_group(At at, T* v, long xstride) {
+  WVec<T> t[6][6], d[6], o[6];
+  for (int j = 0; j < 6; j++) {
+    for (int r = 0; r < 6; r++) d[r] = wload<T>(at(r, j));
+    w4_bt<T>(d, o);
+    for (int i = 0; i < 6; i++) t[i][j] = o[i];
+  }
+  for (int i = 0; i < 6; i++) {
+    w4_bt<T>(t[i], o);
+    for (int j = 0; j < 6; j++) wstore<T>(v + (6 * i + j) * xstride, o[j]);
+  }
+}
+
 // V[xi * xstride + t] = (B^T d_t B)[xi] for the tiles of one tile row, kWinoLanes at a time, from
-// the split rows of its six input rows. Whole groups are stored (see wino_input_tiles).
+// the split rows of its six input rows (column j of a tile: phase j % 4, shifted by j / 4). Whole
+// groups are stored (see wino_input_tiles).
 template <class T> inline void wino4_input_tiles(const T* P0, long pstride, long Ws, long groups, T* V, long xstride) {
-  constexpr long L = kWinoLanes;
   for (long gi = 0; gi < groups; gi++) {
-    const long k0 = L * gi;
-    WVec<T> t[6][6], d[6], o[6];
-    for (int j = 0; j < 6; j++) {  // column j of the tile: phase j % 4, shifted by j / 4
-      const T* pc = P0 + (j & 3) * pstride + k0 + (j >> 2);
-      for (int r = 0; r < 6; r++) d[r] = wload<T>(pc + r * Ws);
-      w4_bt<T>(d, o);
-      for (int i = 0; i < 6; i++) t[i][j] = o[i];
-    }
-    T* v = V + k0;
-    for (int i = 0; i < 6; i++) {
-      w4_bt<T>(t[i], o);
-      for (int j = 0; j < 6; j++) wstore<T>(v + (6 * i + j) * xstride, o[j]);
-    }
+    const long k0 = kWinoLanes * gi;
+    wino4_input_group<T>([&](int r, int j) { return P0 + (j & 3) * pstride + r * Ws + k0 + (j >> 2); }, V + k0,
+                         xstride);
+  }
+}
+
+// Rows of fewer than kWinoLanes tiles (TW = 3 for a 10x10 output, 2 for 8x8, 1 for 4x4) would
+// leave most lanes of the per-row transforms idle, so there the transforms run on groups of
+// consecutive tiles of the whole chunk, across tile rows and images, through tile-major staging
+// buffers: D[e * dstride + t] (e = the tile's element) gathered from the split rows, and the
+// output rows interleaved into Y before they are copied out.
+// The gather skips the split rows: each input row is copied once, zero-padded and rectified, into
+// a row of kWino4RowWidth (enough for 4 * 7 + 2 columns plus a vector's overrun), and each tile
+// element's run of tiles is de-interleaved from it with shuffles (scalar splitting of rows this
+// narrow cost more than the transforms).
+inline bool wino4_staged(long TW) { return TW < kWinoLanes; }
+constexpr long kWino4RowWidth = 5 * kWinoLanes;
+
+// R = row xr (IW wide; null: a padding row) at columns -pw .., zero-padded to kWino4RowWidth.
+template <class T> inline void wino4_pad_row(const T* xr, long IW, long pw, bool relu, T* R) {
+  std::fill(R, R + kWino4RowWidth, (T)0);
+  if (!xr) return;
+  if (relu)
+    for (long c = 0; c < IW; c++) R[pw + c] = xr[c] > 0 ? xr[c] : (T)0;
+  else
+    std::copy(xr, xr + IW, R + pw);
+}
+
+// dst[j * dstride + l] = R[4 l + j] for l < kWinoLanes and j < cols (<= 6): column j of the
+// tiles 0..7 of a padded row.
+template <class T> inline void wino4_deinterleave(const T* R, int cols, T* dst, long dstride) {
+  constexpr long L = kWinoLanes;
+  static_assert(L == 8, "the de-interleaving shuffles below are written for 8 lanes");
+  for (int shift = 0; shift < 2; shift++) {
+    const T* src = R + 4 * shift;
+    const WVec<T> a0 = wload<T>(src), a1 = wload<T>(src + L), a2 = wload<T>(src + 2 * L), a3 = wload<T>(src + 3 * L);
+#define ADV_W4_PHASE(q)                                                                                         \
+  if (4 * shift + (q) < cols)                                                                                  \
+    wstore<T>(dst + (4 * shift + (q)) * dstride,                                                               \
+              __builtin_shufflevector(                                                                         \
+                  __builtin_shufflevector(a0, a1, q, 4 + q, 8 + q, 12 + q, q, 4 + q, 8 + q, 12 + q),           \
+                  __builtin_shufflevector(a2, a3, q, 4 + q, 8 + q, 12 + q, q, 4 + q, 8 + q, 12 + q), 0, 1, 2, \
+                  3, 8, 9, 10, 11))
+    ADV_W4_PHASE(0);
+    ADV_W4_PHASE(1);
+    ADV_W4_PHASE(2);
+    ADV_W4_PHASE(3);
+#undef ADV_W4_PHASE
   }
 }
 
@@ -305,11 +354,32 @@ template <class T> inline WinoPlan wino4_plan(const Wino4Shape& s) {
 // Input rows split per run of tile rows: 4 per tile row plus the 2 the last one overlaps.
 inline long wino4_split_rows_needed(const WinoPlan& p) { return 4 * p.rows + 2; }
 
-// V of tile rows [r0, r1), as wino_input_chunk (relu_in likewise).
+// V of tile rows [r0, r1), as wino_input_chunk (relu_in likewise). D: the staging buffer (36
+// planes dstride apart) where wino4_staged(TW).
 template <class T> void wino4_input_chunk(const Wino4Shape& s, const T* in, long r0, long r1, long ld, T* P0,
-                                          long pstride, T* V, long vstride, bool relu_in) {
-  const long TH = s.TH(), TW = s.TW(), Ws = s.split_width(), IHW = s.IH * s.IW, groups = s.TWr() / kWinoLanes;
-  for (long c = 0; c < s.Cin; c++)
+                                          long pstride, T* D, long dstride, T* V, long vstride, bool relu_in) {
+  constexpr long L = kWinoLanes;
+  const long TH = s.TH(), TW = s.TW(), Ws = s.split_width(), IHW = s.IH * s.IW, groups = s.TWr() / L;
+  const bool staged = wino4_staged(TW);
+  const long tiles = (r1 - r0) * TW;
+  for (long c = 0; c < s.Cin; c++) {
+    if (staged) {
+      // Each of the six rows of tile row r: padded (P0 holds one row), then its six columns of
+      // tiles de-interleaved into D at the tile row's first tile (whole vectors, in increasing t,
+      // each overwriting only the previous tile row's overrun).
+      for (long r = r0; r < r1; r++) {
+        const long n = r / TH, th = r % TH;
+        const T* xc = in + (n * s.Cin + c) * IHW;
+        for (int i = 0; i < 6; i++) {
+          const long ih = 4 * th - s.ph + i;
+          wino4_pad_row<T>(ih >= 0 && ih < s.IH ? xc + ih * s.IW : nullptr, s.IW, s.pw, relu_in, P0);
+          wino4_deinterleave<T>(P0, 6, D + 6 * i * dstride + (r - r0) * TW, dstride);
+        }
+      }
+      for (long t0 = 0; t0 < tiles; t0 += L)
+        wino4_input_group<T>([&](int r, int j) { return D + (6 * r + j) * dstride + t0; }, V + c * ld + t0, vstride);
+      continue;
+    }
     for (long ra = r0; ra < r1;) {
       const long n = ra / TH, th0 = ra % TH, rb = std::min(r1, (n + 1) * TH), rows = 4 * (rb - ra) + 2;
       wino4_split_rows<T>(in + (n * s.Cin + c) * IHW, s.IH, s.IW, s.pw, Ws, 4 * th0 - s.ph, rows, P0, pstride);
@@ -322,6 +392,81 @@ template <class T> void wino4_input_chunk(const Wino4Shape& s, const T* in, long
         wino4_input_tiles<T>(P0 + 4 * (r - ra) * Ws, pstride, Ws, groups, V + c * ld + (r - r0) * TW, vstride);
       ra = rb;
     }
+  }
+}
+
+// Staged output of one output channel's tiles of a chunk (see wino4_staged): the rows, or with
+// pool_idx the pooled rows and indices, of the chunk's tiles interleaved into Y (rows ystride
+// apart), then copied into the plane(s).
+template <class T> void wino4_output_staged(const Wino4Shape& s, const T* M, long xstride, T bias, long r0, long r1,
+                                            T* Y, long ystride, T* out, T* pool_idx, long k) {
+  constexpr long L = kWinoLanes;
+  const long TH = s.TH(), TW = s.TW(), OW = s.OW, OHW = s.OH * OW, tiles = (r1 - r0) * TW;
+  const WVec<T> b = (WVec<T>){} + bias;
+  for (long t0 = 0; t0 < tiles; t0 += L) {
+    WVec<T> o[4][4];
+    wino4_output_transform<T>(M + t0, xstride, b, o);
+    if (!pool_idx) {
+      for (int i = 0; i < 4; i++) {
+        T* row = Y + i * ystride + 4 * t0;
+        const WVec<T> p01l = __builtin_shufflevector(o[i][0], o[i][1], 0, 8, 1, 9, 2, 10, 3, 11);
+        const WVec<T> p01h = __builtin_shufflevector(o[i][0], o[i][1], 4, 12, 5, 13, 6, 14, 7, 15);
+        const WVec<T> p23l = __builtin_shufflevector(o[i][2], o[i][3], 0, 8, 1, 9, 2, 10, 3, 11);
+        const WVec<T> p23h = __builtin_shufflevector(o[i][2], o[i][3], 4, 12, 5, 13, 6, 14, 7, 15);
+        wstore<T>(row, __builtin_shufflevector(p01l, p23l, 0, 1, 8, 9, 2, 3, 10, 11));
+        wstore<T>(row + L, __builtin_shufflevector(p01l, p23l, 4, 5, 12, 13, 6, 7, 14, 15));
+        wstore<T>(row + 2 * L, __builtin_shufflevector(p01h, p23h, 0, 1, 8, 9, 2, 3, 10, 11));
+        wstore<T>(row + 3 * L, __builtin_shufflevector(p01h, p23h, 4, 5, 12, 13, 6, 7, 14, 15));
+      }
+      continue;
+    }
+    WVec<T> base;  // each lane's tile's top-left index in its OH x OW plane
+    for (long l = 0; l < L; l++) {
+      const long t = t0 + l, r = r0 + t / TW;
+      base[l] = (T)(4 * (r % TH) * OW + 4 * (t % TW));
+    }
+    for (int a = 0; a < 2; a++) {
+      WVec<T> best[2], bi[2];
+      for (int wb = 0; wb < 2; wb++) {
+        const WVec<T> i0 = base + (T)(2 * a * OW + 2 * wb);
+        const WVec<T>& v01 = o[2 * a][2 * wb + 1];
+        const WVec<T>& v10 = o[2 * a + 1][2 * wb];
+        const WVec<T>& v11 = o[2 * a + 1][2 * wb + 1];
+        WVec<T> bv = o[2 * a][2 * wb], bx = i0;
+        auto mk = (v01 > bv) | (v01 != v01);
+        bv = mk ? v01 : bv;
+        bx = mk ? i0 + (T)1 : bx;
+        mk = (v10 > bv) | (v10 != v10);
+        bv = mk ? v10 : bv;
+        bx = mk ? i0 + (T)OW : bx;
+        mk = (v11 > bv) | (v11 != v11);
+        bv = mk ? v11 : bv;
+        bx = mk ? i0 + (T)(OW + 1) : bx;
+        best[wb] = bv;
+        bi[wb] = bx;
+      }
+      T* yv = Y + a * ystride + 2 * t0;
+      T* yi = Y + (2 + a) * ystride + 2 * t0;
+      wstore<T>(yv, __builtin_shufflevector(best[0], best[1], 0, 8, 1, 9, 2, 10, 3, 11));
+      wstore<T>(yv + L, __builtin_shufflevector(best[0], best[1], 4, 12, 5, 13, 6, 14, 7, 15));
+      wstore<T>(yi, __builtin_shufflevector(bi[0], bi[1], 0, 8, 1, 9, 2, 10, 3, 11));
+      wstore<T>(yi + L, __builtin_shufflevector(bi[0], bi[1], 4, 12, 5, 13, 6, 14, 7, 15));
+    }
+  }
+  for (long r = r0; r < r1; r++) {
+    const long n = r / TH, th = r % TH, t = (r - r0) * TW;
+    if (pool_idx) {
+      const long PH = s.OH / 2, PW = OW / 2, plane = (n * s.Cout + k) * (OHW / 4);
+      for (int a = 0; a < 2 && 2 * th + a < PH; a++) {
+        std::memcpy(out + plane + (2 * th + a) * PW, Y + a * ystride + 2 * t, sizeof(T) * PW);
+        std::memcpy(pool_idx + plane + (2 * th + a) * PW, Y + (2 + a) * ystride + 2 * t, sizeof(T) * PW);
+      }
+      continue;
+    }
+    T* yc = out + (n * s.Cout + k) * OHW;
+    for (long i = 0; i < std::min(4L, s.OH - 4 * th); i++)
+      std::memcpy(yc + (4 * th + i) * OW, Y + i * ystride + 4 * t, sizeof(T) * OW);
+  }
 }
 
 // wino_conv with F(4x4): filters already transformed into U[36][Cout][Cin]; relu_in, mask and
@@ -333,27 +478,34 @@ template <class T> void wino4_conv(const Wino4Shape& s, const T* in, const T* U,
   const long OHW = s.OH * s.OW;
   const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
   const long pstride = wino4_split_rows_needed(plan) * Ws;
+  const bool staged = wino4_staged(TW);
+  const long dstride = wino_plane_stride<T>(ld), ystride = 4 * ld;
   const int threads = pool_threads();
   const bool outer = plan.chunks >= threads && threads > 1;
   parallel_for(plan.chunks, [&](long ch) {
     const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
-    T* P0 = wino_scratch<T>(1, 4 * pstride);
+    T* P0 = wino_scratch<T>(1, 4 * pstride + (staged ? 36 * dstride + 4 * ystride : 0));  // 4 pstride > kWino4RowWidth
+    T* D = P0 + 4 * pstride;
+    T* Y = D + 36 * dstride;
     T* V = wino_scratch<T>(2, 36 * vstride);
     T* M = wino_scratch<T>(3, 36 * mstride);
-    wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, V, vstride, relu_in);
+    wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, D, dstride, V, vstride, relu_in);
     for (int xi = 0; xi < 36; xi++)
       gemm_auto<T>(!outer, false, false, s.Cout, tiles, s.Cin, 1, U + xi * s.Cout * s.Cin, s.Cin, V + xi * vstride, ld,
                    0, M + xi * mstride, ld);
     for (long k = 0; k < s.Cout; k++) {
       const T b = bias ? bias[k] : (T)0;
+      if (staged) wino4_output_staged<T>(s, M + k * ld, mstride, b, r0, r1, Y, ystride, out, pool_idx, k);
       for (long r = r0; r < r1; r++) {
         const long n = r / TH, th = r % TH;
         if (pool_idx) {
+          if (staged) continue;
           const long plane = (n * s.Cout + k) * (OHW / 4);
           wino4_output_pool_tiles<T>(s, M + k * ld + (r - r0) * TW, mstride, b, out + plane, pool_idx + plane, th);
           continue;
         }
-        wino4_output_tiles<T>(s, M + k * ld + (r - r0) * TW, mstride, b, out + (n * s.Cout + k) * OHW, th);
+        if (!staged)
+          wino4_output_tiles<T>(s, M + k * ld + (r - r0) * TW, mstride, b, out + (n * s.Cout + k) * OHW, th);
         if (mask) {
           const long q0 = (n * s.Cout + k) * OHW + 4 * th * s.OW, q1 = q0 + std::min(4L, s.OH - 4 * th) * s.OW;
           for (long q = q0; q < q1; q++) out[q] = mask[q] > 0 ? out[q] : (T)0;
@@ -365,23 +517,17 @@ template <class T> void wino4_conv(const Wino4Shape& s, const T* in, const T* U,
 
 // ---- backward-filter (as wino_bwd_filter: dU[xi] += dM[xi] V[xi]^T, gw = G^T dU G) ------------
 
-// dM[xi * xstride + t] = (A gY_t A^T)[xi] for the tiles of one tile row, from the output
-// gradient's four rows split by column modulo 4 (rows of G0 with stride Ws, phases gstride apart).
-template <class T> inline void wino4_grad_tiles(const T* G0, long gstride, long Ws, long groups, T* dM, long xstride) {
-  constexpr long L = kWinoLanes;
-  for (long gi = 0; gi < groups; gi++) {
-    const long k0 = L * gi;
-    WVec<T> z[6][4], a[4], o[6];
-    for (int c = 0; c < 4; c++) {
-      for (int r = 0; r < 4; r++) a[r] = wload<T>(G0 + c * gstride + r * Ws + k0);
-      w4_a<T>(a, o);
-      for (int i = 0; i < 6; i++) z[i][c] = o[i];
-    }
-    T* d = dM + k0;
-    for (int i = 0; i < 6; i++) {
-      w4_a<T>(z[i], o);
-      for (int j = 0; j < 6; j++) wstore<T>(d + (6 * i + j) * xstride, o[j]);
-    }
+// d[xi * xstride + l] = (A gY A^T)[xi] for kWinoLanes tiles, gY[r][c] read at at(r, c).
+template <class T, class At> inline void wino4_grad_group(At at, T* d, long xstride) {
+  WVec<T> z[6][4], a[4], o[6];
+  for (int c = 0; c < 4; c++) {
+    for (int r = 0; r < 4; r++) a[r] = wload<T>(at(r, c));
+    w4_a<T>(a, o);
+    for (int i = 0; i < 6; i++) z[i][c] = o[i];
+  }
+  for (int i = 0; i < 6; i++) {
+    w4_a<T>(z[i], o);
+    for (int j = 0; j < 6; j++) wstore<T>(d + (6 * i + j) * xstride, o[j]);
   }
 }
 
@@ -424,25 +570,45 @@ template <class T> void wino4_bwd_filter(const Wino4Shape& s, const T* in, const
   const long OHW = s.OH * s.OW, groups = s.TWr() / kWinoLanes, usize = 36 * s.Cout * s.Cin;
   const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
   const long pstride = wino4_split_rows_needed(plan) * Ws, gstride = 4 * Ws;
+  const bool staged = wino4_staged(TW);
+  const long dstride = wino_plane_stride<T>(ld);
   const int threads = pool_threads();
   const bool outer = plan.chunks >= threads && threads > 1;
   const long parts = outer ? threads : 1;
   T* dU = wino_scratch<T>(0, parts * usize);
   parallel_for(parts, [&](long part) {
     const long c0 = part * plan.chunks / parts, c1 = (part + 1) * plan.chunks / parts;
-    T* P0 = wino_scratch<T>(1, 4 * pstride + 4 * gstride);
+    T* P0 = wino_scratch<T>(1, 4 * pstride + 4 * gstride + (staged ? 36 * dstride : 0));
     T* G0 = P0 + 4 * pstride;  // the output gradient's four rows of one tile row
+    T* D = G0 + 4 * gstride;
     T* V = wino_scratch<T>(2, 36 * vstride);
     T* dM = wino_scratch<T>(3, 36 * mstride);
     for (long ch = c0; ch < c1; ch++) {
       const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
-      wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, V, vstride, relu_in);
-      for (long k = 0; k < s.Cout; k++)
+      wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, D, dstride, V, vstride, relu_in);
+      for (long k = 0; k < s.Cout; k++) {
         for (long r = r0; r < r1; r++) {
           const long n = r / TH, th = r % TH;
+          if (staged) {  // the tiles' 4x4 elements gathered tile-major, as the input's (wino4_staged)
+            for (int i = 0; i < 4; i++) {
+              const long oh = 4 * th + i;
+              wino4_pad_row<T>(oh < s.OH ? gy + (n * s.Cout + k) * OHW + oh * s.OW : nullptr, s.OW, 0, false, G0);
+              wino4_deinterleave<T>(G0, 4, D + 4 * i * dstride + (r - r0) * TW, dstride);
+            }
+            continue;
+          }
           wino4_split_rows<T>(gy + (n * s.Cout + k) * OHW, s.OH, s.OW, 0, Ws, 4 * th, 4, G0, gstride);
-          wino4_grad_tiles<T>(G0, gstride, Ws, groups, dM + k * ld + (r - r0) * TW, mstride);
+          for (long gi = 0; gi < groups; gi++) {
+            const long k0 = kWinoLanes * gi;
+            wino4_grad_group<T>([&](int i, int c) { return G0 + c * gstride + i * Ws + k0; },
+                                dM + k * ld + (r - r0) * TW + k0, mstride);
+          }
         }
+        if (staged)
+          for (long t0 = 0; t0 < tiles; t0 += kWinoLanes)
+            wino4_grad_group<T>([&](int i, int c) { return D + (4 * i + c) * dstride + t0; }, dM + k * ld + t0,
+                                mstride);
+      }
       for (int xi = 0; xi < 36; xi++)
         gemm_auto<T>(!outer, false, true, s.Cout, s.Cin, tiles, 1, dM + xi * mstride, ld, V + xi * vstride, ld,
                      ch == c0 ? (T)0 : (T)1, dU + part * usize + xi * s.Cout * s.Cin, s.Cin);

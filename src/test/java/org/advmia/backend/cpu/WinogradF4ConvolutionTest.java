@@ -14,6 +14,7 @@ import static org.advmia.backend.cpu.WinogradConvolutionTest.roundToFloat;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.transpose;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.unitRoundoff;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -143,6 +144,26 @@ class WinogradF4ConvolutionTest {
                         k.name() + " F4 backward-filter " + dt + " run to run");
             }
         }
+    }
+
+    @Test
+    void autoPicksF4WhereWholeTilesFit() {
+        // An 8x8 output with 64 input channels: advmia_conv.h's wino4_wins_* pick F(4x4) in all
+        // three directions, so AUTO must equal the forced F(4x4) bit for bit (and not F(2x2)).
+        Case k = new Case("auto picks F4", 2, 64, 8, 8, 32, 1, 1, true);
+        ConvGeometry g = k.geometry();
+        Random r = new Random(6);
+        double[] x = roundToFloat(random(r, (long) k.n() * k.c() * k.h() * k.w()));
+        double[] w = roundToFloat(random(r, (long) k.cout() * k.c() * 9));
+        double[] b = roundToFloat(random(r, k.cout()));
+        double[] gy = roundToFloat(random(r, (long) k.n() * k.cout() * g.outH() * g.outW()));
+        double[] y4 = forward(g, DType.FLOAT32, x, w, b, ConvAlgorithm.WINOGRAD4);
+        assertArrayEquals(y4, forward(g, DType.FLOAT32, x, w, b, ConvAlgorithm.AUTO));
+        assertFalse(java.util.Arrays.equals(y4, forward(g, DType.FLOAT32, x, w, b, ConvAlgorithm.WINOGRAD)));
+        assertArrayEquals(backwardData(g, DType.FLOAT32, gy, w, ConvAlgorithm.WINOGRAD4),
+                backwardData(g, DType.FLOAT32, gy, w, ConvAlgorithm.AUTO));
+        assertArrayEquals(backwardFilter(g, DType.FLOAT32, x, gy, ConvAlgorithm.WINOGRAD4),
+                backwardFilter(g, DType.FLOAT32, x, gy, ConvAlgorithm.AUTO));
     }
 
     @Test
