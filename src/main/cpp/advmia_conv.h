@@ -263,23 +263,26 @@ inline bool wino_wins_bwd_data(const ConvGeom& g) { return wino_fits_bwd_data(g)
 inline bool wino_wins_bwd_filter(const ConvGeom& g) { return wino_fits_fwd(g) && wino_wins(g); }
 
 // F(4x4) instead of F(2x2), per direction, where AUTO takes Winograd. F(4x4) needs 2.25 GEMM
-// multiplies per output instead of 4, and its 36 GEMMs ran 1.6-1.7x faster than F(2x2)'s 16 on
-// every wide layer (one thread); but its transforms cost 1.1-1.9x more than F(2x2)'s per output
-// (6x6 tiles, 36 values live per vector of tiles), and partial tiles waste both: a 10x10 output
-// computes 12x12. Measured F(2x2) / F(4x4) time (benchmarks/cpp/conv_bench.cpp, one thread, CPU
-// ms; benchmarks/README.md, "Winograd F(4x4, 3x3)"), fwd / bwd-data / bwd-filter:
-//   SmallCNN conv2 32->32, 24x24 out:  1.02 / 0.95 (26x26 out) / 1.10
-//            conv3 32->64, 10x10 out:  0.85 / 0.91 (12x12 out, 32 channels) / 0.95
-//            conv4 64->64,  8x8 out:   1.09 / 0.78 (10x10 out) / 1.27
-//   ResNet-18 64-256 channels, 32x32, 16x16, 8x8: 1.17-1.32 in every direction
-//             512 channels, 4x4 (one tile per image): 0.84-0.94
-// So F(4x4) where the Winograd convolution's output is a whole number of 4x4 tiles and at least 2
-// tiles wide and high; for backward-data (whose output is the layer's input, with the layer's
-// input channels as the GEMMs' rows) also >= 64 such channels: SmallCNN conv3's 12x12 with 32 lost.
-inline bool wino4_tiles_fit(long OH, long OW) { return OH % 4 == 0 && OW % 4 == 0 && OH >= 8 && OW >= 8; }
-inline bool wino4_wins_fwd(const ConvGeom& g) { return wino4_tiles_fit(g.OH, g.OW); }
-inline bool wino4_wins_bwd_data(const ConvGeom& g) { return wino4_tiles_fit(g.H, g.W) && g.C >= 64; }
-inline bool wino4_wins_bwd_filter(const ConvGeom& g) { return wino4_tiles_fit(g.OH, g.OW); }
+// multiplies per output instead of 4, and its 36 GEMMs ran 1.5-1.8x faster than F(2x2)'s 16 on
+// every wide layer (one thread); its transforms cost up to 2x more per output (6x6 tiles, 36
+// values live per vector of tiles), and partial tiles waste both: a 10x10 output computes 12x12
+// (1.44x). Measured F(2x2) time / F(4x4) time (benchmarks/cpp/conv_bench.cpp, one thread, CPU
+// time; benchmarks/README.md, "Winograd F(4x4, 3x3)"), forward / backward-data / backward-filter:
+//   SmallCNN conv2 32->32, 24x24 out (26x26 in):  1.15 / 1.04 / 1.20
+//            conv3 32->64, 10x10 out (12x12 in):  0.93 / 1.06 / 1.05
+//            conv4 64->64,  8x8 out (10x10 in):   1.15 / 0.88 / 1.22
+//   ResNet-18 64-256 channels, 32x32, 16x16, 8x8: 1.18-1.36 in every direction
+//             512 channels, 4x4 (one tile per image): 1.09 / 0.91 / 1.02
+// So: forward where partial tiles waste at most 20% of the computed outputs; backward-data
+// likewise on its output (the layer's input) and at least 8x8 (2 tiles) each way; backward-filter
+// everywhere (its waste only lengthens the GEMMs' contraction, and it still won at 10x10).
+inline bool wino4_waste_ok(long OH, long OW) {
+  const long computed = (OH + 3) / 4 * 4 * ((OW + 3) / 4 * 4);
+  return 5 * computed <= 6 * OH * OW;
+}
+inline bool wino4_wins_fwd(const ConvGeom& g) { return wino4_waste_ok(g.OH, g.OW); }
+inline bool wino4_wins_bwd_data(const ConvGeom& g) { return wino4_waste_ok(g.H, g.W) && g.H >= 8 && g.W >= 8; }
+inline bool wino4_wins_bwd_filter(const ConvGeom&) { return true; }
 
 // Tests set this (adv_set_wino_tile) to run AUTO's Winograd layers with one tile size, so that the
 // autograd path can be checked through each kernel: 0 (the measured choice), 2 or 4.

@@ -20,6 +20,7 @@
 // Layout, chunking, scratch and determinism follow advmia_winograd.h; the input rows are split by
 // column modulo 4 (tile tw reads phase columns tw and tw + 1) instead of by parity.
 #pragma once
+#include <immintrin.h>
 #include "advmia_winograd.h"
 
 namespace adv {
@@ -208,26 +209,55 @@ template <class T> inline void wino4_pad_row(const T* xr, long IW, long pw, bool
     std::copy(xr, xr + IW, R + pw);
 }
 
-// dst[j * dstride + l] = R[4 l + j] for l < kWinoLanes and j < cols (<= 6): column j of the
-// tiles 0..7 of a padded row.
-template <class T> inline void wino4_deinterleave(const T* R, int cols, T* dst, long dstride) {
+// p[j][l] = x[4 l + j - pw] for l < kWinoLanes and j < cols (4 or 6): column j of tiles 0..7 of
+// row xr (IW wide, zero outside; null: a padding row; rectified where relu), an 8 x 4 transpose
+// (a second one, shifted by 4, gives columns 4 and 5). float reads the row with masked loads
+// straight into registers: going through a padded copy in memory (R, which double still uses)
+// made every vector load wait on the narrower stores that wrote it (store-forwarding stalls),
+// and the staged input ran 1.6x slower.
+template <class T> inline void wino4_deinterleave(const T* xr, long IW, long pw, bool relu, T* R, int cols,
+                                                  WVec<T>* p) {
   constexpr long L = kWinoLanes;
-  static_assert(L == 8, "the de-interleaving shuffles below are written for 8 lanes");
-  for (int shift = 0; shift < 2; shift++) {
-    const T* src = R + 4 * shift;
-    const WVec<T> a0 = wload<T>(src), a1 = wload<T>(src + L), a2 = wload<T>(src + 2 * L), a3 = wload<T>(src + 3 * L);
-#define ADV_W4_PHASE(q)                                                                                         \
-  if (4 * shift + (q) < cols)                                                                                  \
-    wstore<T>(dst + (4 * shift + (q)) * dstride,                                                               \
-              __builtin_shufflevector(                                                                         \
-                  __builtin_shufflevector(a0, a1, q, 4 + q, 8 + q, 12 + q, q, 4 + q, 8 + q, 12 + q),           \
-                  __builtin_shufflevector(a2, a3, q, 4 + q, 8 + q, 12 + q, q, 4 + q, 8 + q, 12 + q), 0, 1, 2, \
-                  3, 8, 9, 10, 11))
-    ADV_W4_PHASE(0);
-    ADV_W4_PHASE(1);
-    ADV_W4_PHASE(2);
-    ADV_W4_PHASE(3);
+  static_assert(L == 8, "the de-interleaving below is written for 8 lanes");
+  if constexpr (sizeof(T) == 4) {
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), lim = _mm256_set1_epi32((int)IW);
+    for (int shift = 0; shift < (cols > 4 ? 2 : 1); shift++) {
+      __m256 a[4];
+      for (int k = 0; k < 4; k++) {
+        const long c0 = 8 * k + 4 * shift - pw;  // the first column of this vector
+        const __m256i col = _mm256_add_epi32(iota, _mm256_set1_epi32((int)c0));
+        const __m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(col, _mm256_set1_epi32(-1)), _mm256_cmpgt_epi32(lim, col));
+        // Masked-off lanes are not read, so the address may lie outside the row.
+        a[k] = xr ? _mm256_maskload_ps(reinterpret_cast<const float*>(xr) + c0, in) : _mm256_setzero_ps();
+        if (relu) a[k] = _mm256_max_ps(a[k], _mm256_setzero_ps());
+      }
+      // The 128-bit halves are rows of 4: pair rows k and k + 4, then transpose both 4x4 blocks.
+      const __m256 b0 = _mm256_permute2f128_ps(a[0], a[2], 0x20), b1 = _mm256_permute2f128_ps(a[0], a[2], 0x31);
+      const __m256 b2 = _mm256_permute2f128_ps(a[1], a[3], 0x20), b3 = _mm256_permute2f128_ps(a[1], a[3], 0x31);
+      const __m256 t0 = _mm256_unpacklo_ps(b0, b1), t1 = _mm256_unpackhi_ps(b0, b1);
+      const __m256 t2 = _mm256_unpacklo_ps(b2, b3), t3 = _mm256_unpackhi_ps(b2, b3);
+      const __m256 q[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE),
+                           _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE)};
+      for (int j = 0; j < 4 && 4 * shift + j < cols; j++) std::memcpy(&p[4 * shift + j], &q[j], sizeof(__m256));
+    }
+  } else {
+    wino4_pad_row<T>(xr, IW, pw, relu, R);
+    for (int shift = 0; shift < (cols > 4 ? 2 : 1); shift++) {
+      const T* src = R + 4 * shift;
+      WVec<T>* out = p + 4 * shift;
+      const WVec<T> a0 = wload<T>(src), a1 = wload<T>(src + L), a2 = wload<T>(src + 2 * L), a3 = wload<T>(src + 3 * L);
+#define ADV_W4_PHASE(q)                                                                                       \
+  if (4 * shift + (q) < cols)                                                                                \
+    out[q] = __builtin_shufflevector(                                                                        \
+        __builtin_shufflevector(a0, a1, q, 4 + q, 8 + q, 12 + q, q, 4 + q, 8 + q, 12 + q),                   \
+        __builtin_shufflevector(a2, a3, q, 4 + q, 8 + q, 12 + q, q, 4 + q, 8 + q, 12 + q), 0, 1, 2, 3, 8, 9, \
+        10, 11)
+      ADV_W4_PHASE(0);
+      ADV_W4_PHASE(1);
+      ADV_W4_PHASE(2);
+      ADV_W4_PHASE(3);
 #undef ADV_W4_PHASE
+    }
   }
 }
 
@@ -364,17 +394,22 @@ template <class T> void wino4_input_chunk(const Wino4Shape& s, const T* in, long
   const long tiles = (r1 - r0) * TW;
   for (long c = 0; c < s.Cin; c++) {
     if (staged) {
-      // Each of the six rows of tile row r: padded (P0 holds one row), then its six columns of
-      // tiles de-interleaved into D at the tile row's first tile (whole vectors, in increasing t,
-      // each overwriting only the previous tile row's overrun).
-      for (long r = r0; r < r1; r++) {
-        const long n = r / TH, th = r % TH;
+      // Input row rr of a run is row rr % 4 of its tile row and, for rr % 4 < 2, row rr % 4 + 4 of
+      // the one above: padded (into P0) and de-interleaved once, stored for both. Each plane of D
+      // is written in increasing t, each store overwriting only the previous tile row's overrun.
+      for (long ra = r0; ra < r1;) {
+        const long n = ra / TH, th0 = ra % TH, rb = std::min(r1, (n + 1) * TH), rows = 4 * (rb - ra) + 2;
         const T* xc = in + (n * s.Cin + c) * IHW;
-        for (int i = 0; i < 6; i++) {
-          const long ih = 4 * th - s.ph + i;
-          wino4_pad_row<T>(ih >= 0 && ih < s.IH ? xc + ih * s.IW : nullptr, s.IW, s.pw, relu_in, P0);
-          wino4_deinterleave<T>(P0, 6, D + 6 * i * dstride + (r - r0) * TW, dstride);
+        for (long rr = 0; rr < rows; rr++) {
+          const long ih = 4 * th0 - s.ph + rr, tr = rr / 4, i = rr % 4;
+          WVec<T> cols[6];
+          wino4_deinterleave<T>(ih >= 0 && ih < s.IH ? xc + ih * s.IW : nullptr, s.IW, s.pw, relu_in, P0, 6, cols);
+          if (ra + tr < rb)
+            for (int j = 0; j < 6; j++) wstore<T>(D + (6 * i + j) * dstride + (ra + tr - r0) * TW, cols[j]);
+          if (i < 2 && tr > 0)
+            for (int j = 0; j < 6; j++) wstore<T>(D + (6 * (i + 4) + j) * dstride + (ra + tr - 1 - r0) * TW, cols[j]);
         }
+        ra = rb;
       }
       for (long t0 = 0; t0 < tiles; t0 += L)
         wino4_input_group<T>([&](int r, int j) { return D + (6 * r + j) * dstride + t0; }, V + c * ld + t0, vstride);
@@ -592,8 +627,10 @@ template <class T> void wino4_bwd_filter(const Wino4Shape& s, const T* in, const
           if (staged) {  // the tiles' 4x4 elements gathered tile-major, as the input's (wino4_staged)
             for (int i = 0; i < 4; i++) {
               const long oh = 4 * th + i;
-              wino4_pad_row<T>(oh < s.OH ? gy + (n * s.Cout + k) * OHW + oh * s.OW : nullptr, s.OW, 0, false, G0);
-              wino4_deinterleave<T>(G0, 4, D + 4 * i * dstride + (r - r0) * TW, dstride);
+              WVec<T> cols[4];
+              wino4_deinterleave<T>(oh < s.OH ? gy + (n * s.Cout + k) * OHW + oh * s.OW : nullptr, s.OW, 0, false, G0, 4,
+                                    cols);
+              for (int j = 0; j < 4; j++) wstore<T>(D + (4 * i + j) * dstride + (r - r0) * TW, cols[j]);
             }
             continue;
           }
