@@ -18,7 +18,8 @@
 //   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
 //   A^T = [1 1 1 1 1 0;  0 1 -1 2 -2 0;  0 1 1 4 4 0;  0 1 -1 8 -8 1]
 // Layout, chunking, scratch and determinism follow advmia_winograd.h; the input rows are split by
-// column modulo 4 (tile tw reads phase columns tw and tw + 1) instead of by parity.
+// column modulo 4 (tile tw reads phase columns tw and tw + 1) instead of by parity, and rows of
+// fewer than 8 tiles go through tile-major staging (wino4_staged).
 #pragma once
 #include <immintrin.h>
 #include "advmia_winograd.h"
