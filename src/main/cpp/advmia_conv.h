@@ -264,25 +264,25 @@ inline bool wino_wins_bwd_filter(const ConvGeom& g) { return wino_fits_fwd(g) &&
 
 // F(4x4) instead of F(2x2), per direction, where AUTO takes Winograd. F(4x4) needs 2.25 GEMM
 // multiplies per output instead of 4, and its 36 GEMMs ran 1.5-1.8x faster than F(2x2)'s 16 on
-// every wide layer (one thread); its transforms cost up to 2x more per output (6x6 tiles, 36
-// values live per vector of tiles), and partial tiles waste both: a 10x10 output computes 12x12
-// (1.44x). Measured F(2x2) time / F(4x4) time (benchmarks/cpp/conv_bench.cpp, one thread, CPU
-// time; benchmarks/README.md, "Winograd F(4x4, 3x3)"), forward / backward-data / backward-filter:
-//   SmallCNN conv2 32->32, 24x24 out (26x26 in):  1.15 / 1.04 / 1.20
-//            conv3 32->64, 10x10 out (12x12 in):  0.93 / 1.06 / 1.05
-//            conv4 64->64,  8x8 out (10x10 in):   1.15 / 0.88 / 1.22
-//   ResNet-18 64-256 channels, 32x32, 16x16, 8x8: 1.18-1.36 in every direction
-//             512 channels, 4x4 (one tile per image): 1.09 / 0.91 / 1.02
-// So: forward where partial tiles waste at most 20% of the computed outputs; backward-data
-// likewise on its output (the layer's input) and at least 8x8 (2 tiles) each way; backward-filter
-// everywhere (its waste only lengthens the GEMMs' contraction, and it still won at 10x10).
+// every wide layer (one thread); its transforms cost more per output (6x6 tiles, 36 values live
+// per vector of tiles), and partial tiles waste both: a 10x10 output computes 12x12 (1.44x).
+// Measured F(2x2) time / F(4x4) time (benchmarks/cpp/conv_bench.cpp, one thread, CPU time;
+// benchmarks/README.md, "Winograd F(4x4, 3x3)"), forward / backward-data / backward-filter:
+//   SmallCNN conv2 32->32, 24x24 out (26x26 in):  1.19 / 1.03 / 1.19
+//            conv3 32->64, 10x10 out (12x12 in):  1.09 / 1.40 / 1.18
+//            conv4 64->64,  8x8 out (10x10 in):   1.73 / 1.01 / 1.64
+//   ResNet-18 64-256 channels, 32x32, 16x16, 8x8: 1.30-1.54 in every direction
+//             512 channels, 4x4 (one tile per image): 1.25 / 1.09 / 1.20
+// So F(4x4) wherever partial tiles waste no more than the measured 10x10 case (computed outputs
+// <= 1.44x the real ones; e.g. a 9x9 output, 1.78x, stays on F(2x2)). Backward-data's output is
+// the layer's input.
 inline bool wino4_waste_ok(long OH, long OW) {
   const long computed = (OH + 3) / 4 * 4 * ((OW + 3) / 4 * 4);
-  return 5 * computed <= 6 * OH * OW;
+  return 25 * computed <= 36 * OH * OW;
 }
 inline bool wino4_wins_fwd(const ConvGeom& g) { return wino4_waste_ok(g.OH, g.OW); }
-inline bool wino4_wins_bwd_data(const ConvGeom& g) { return wino4_waste_ok(g.H, g.W) && g.H >= 8 && g.W >= 8; }
-inline bool wino4_wins_bwd_filter(const ConvGeom&) { return true; }
+inline bool wino4_wins_bwd_data(const ConvGeom& g) { return wino4_waste_ok(g.H, g.W); }
+inline bool wino4_wins_bwd_filter(const ConvGeom& g) { return wino4_waste_ok(g.OH, g.OW); }
 
 // Tests set this (adv_set_wino_tile) to run AUTO's Winograd layers with one tile size, so that the
 // autograd path can be checked through each kernel: 0 (the measured choice), 2 or 4.

@@ -163,11 +163,11 @@ template <class T> void wino4_split_rows(const T* xc, long IH, long IW, long pw,
   }
 }
 
-// v[xi * xstride + l] = (B^T d B)[xi] for kWinoLanes tiles, d[r][j] read at at(r, j).
-template <class T, class At> inline void wino4_input_group(At at, T* v, long xstride) {
+// v[xi * xstride + l] = (B^T d B)[xi] for kWinoLanes tiles, d[r][j] = load(r, j).
+template <class T, class Load> inline void wino4_input_group(Load load, T* v, long xstride) {
   WVec<T> t[6][6], d[6], o[6];
   for (int j = 0; j < 6; j++) {
-    for (int r = 0; r < 6; r++) d[r] = wload<T>(at(r, j));
+    for (int r = 0; r < 6; r++) d[r] = load(r, j);
     w4_bt<T>(d, o);
     for (int i = 0; i < 6; i++) t[i][j] = o[i];
   }
@@ -183,24 +183,25 @@ template <class T, class At> inline void wino4_input_group(At at, T* v, long xst
 template <class T> inline void wino4_input_tiles(const T* P0, long pstride, long Ws, long groups, T* V, long xstride) {
   for (long gi = 0; gi < groups; gi++) {
     const long k0 = kWinoLanes * gi;
-    wino4_input_group<T>([&](int r, int j) { return P0 + (j & 3) * pstride + r * Ws + k0 + (j >> 2); }, V + k0,
-                         xstride);
+    wino4_input_group<T>([&](int r, int j) { return wload<T>(P0 + (j & 3) * pstride + r * Ws + k0 + (j >> 2)); },
+                         V + k0, xstride);
   }
 }
 
 // Rows of fewer than kWinoLanes tiles (TW = 3 for a 10x10 output, 2 for 8x8, 1 for 4x4) would
 // leave most lanes of the per-row transforms idle, so there the transforms run on groups of
-// consecutive tiles of the whole chunk, across tile rows and images, through tile-major staging
-// buffers: D[e * dstride + t] (e = the tile's element) gathered from the split rows, and the
-// output rows interleaved into Y before they are copied out.
-// The gather skips the split rows: each input row is copied once, zero-padded and rectified, into
-// a row of kWino4RowWidth (enough for 4 * 7 + 2 columns plus a vector's overrun), and each tile
-// element's run of tiles is de-interleaved from it with shuffles (scalar splitting of rows this
-// narrow cost more than the transforms).
+// consecutive tiles of the whole chunk, across tile rows and images ("staged"): the input tiles
+// are gathered straight from the input (wino4_gather_group); the output-gradient tiles of
+// backward-filter go through a tile-major buffer D[e * dstride + t] (e = the tile's element),
+// each row read once with masked loads and de-interleaved by 4 in registers; the output rows are
+// interleaved into a buffer Y and copied out. (A first staged input copied each row into a
+// zero-padded buffer and de-interleaved that: its 256-bit loads of the narrower stores stalled on
+// store forwarding, and for rows of 2-3 tiles most of each de-interleaved vector went unused.)
 inline bool wino4_staged(long TW) { return TW < kWinoLanes; }
 constexpr long kWino4RowWidth = 5 * kWinoLanes;
 
-// R = row xr (IW wide; null: a padding row) at columns -pw .., zero-padded to kWino4RowWidth.
+// R = row xr (IW wide; null: a padding row) at columns -pw .., zero-padded to kWino4RowWidth:
+// 4 * 7 + 2 columns plus a vector's overrun.
 template <class T> inline void wino4_pad_row(const T* xr, long IW, long pw, bool relu, T* R) {
   std::fill(R, R + kWino4RowWidth, (T)0);
   if (!xr) return;
@@ -385,35 +386,64 @@ template <class T> inline WinoPlan wino4_plan(const Wino4Shape& s) {
 // Input rows split per run of tile rows: 4 per tile row plus the 2 the last one overlaps.
 inline long wino4_split_rows_needed(const WinoPlan& p) { return 4 * p.rows + 2; }
 
-// V of tile rows [r0, r1), as wino_input_chunk (relu_in likewise). D: the staging buffer (36
-// planes dstride apart) where wino4_staged(TW).
+// V for kWinoLanes consecutive tiles t0.. of the chunk starting at tile row r0 (fewer where t0 + 8
+// > tiles), channel c, gathered straight from the input: a masked AVX2 gather per tile element
+// (zero outside the image), so narrow rows need neither split rows nor a staging copy.
+template <class T> void wino4_gather_group(const Wino4Shape& s, const T* in, long c, long r0, long t0, long tiles,
+                                           bool relu, T* v, long xstride) {
+  constexpr int L = (int)kWinoLanes;
+  const long TH = s.TH(), TW = s.TW(), IHW = s.IH * s.IW;
+  alignas(32) int off[L], row[L], col[L];
+  for (int l = 0; l < L; l++) {
+    const long t = t0 + l, r = r0 + t / TW, n = r / TH, ih = 4 * (r % TH) - s.ph, iw = 4 * (t % TW) - s.pw;
+    const bool tile = t < tiles;
+    row[l] = tile ? (int)ih : -(1 << 20);  // lanes past the chunk: a row no element reaches, all masked
+    col[l] = (int)iw;
+    off[l] = tile ? (int)((n * s.Cin + c) * IHW + ih * s.IW + iw) : 0;
+  }
+  if constexpr (sizeof(T) == 4) {
+    const __m256i offv = _mm256_load_si256((const __m256i*)off), rowv = _mm256_load_si256((const __m256i*)row);
+    const __m256i colv = _mm256_load_si256((const __m256i*)col), none = _mm256_set1_epi32(-1);
+    __m256i rin[6], cin[6];
+    for (int i = 0; i < 6; i++) {
+      const __m256i ri = _mm256_add_epi32(rowv, _mm256_set1_epi32(i)), ci = _mm256_add_epi32(colv, _mm256_set1_epi32(i));
+      rin[i] = _mm256_and_si256(_mm256_cmpgt_epi32(ri, none), _mm256_cmpgt_epi32(_mm256_set1_epi32((int)s.IH), ri));
+      cin[i] = _mm256_and_si256(_mm256_cmpgt_epi32(ci, none), _mm256_cmpgt_epi32(_mm256_set1_epi32((int)s.IW), ci));
+    }
+    const float* base = reinterpret_cast<const float*>(in);
+    wino4_input_group<T>([&](int r, int j) {
+      const __m256i idx = _mm256_add_epi32(offv, _mm256_set1_epi32((int)(r * s.IW + j)));
+      __m256 g = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, idx,
+                                          _mm256_castsi256_ps(_mm256_and_si256(rin[r], cin[j])), 4);
+      if (relu) g = _mm256_max_ps(g, _mm256_setzero_ps());
+      WVec<T> d;
+      std::memcpy(&d, &g, sizeof d);
+      return d;
+    }, v, xstride);
+  } else {
+    wino4_input_group<T>([&](int r, int j) {
+      WVec<T> d;
+      for (int l = 0; l < L; l++) {
+        const long ih = row[l] + r, iw = col[l] + j;
+        const T x = ih >= 0 && ih < s.IH && iw >= 0 && iw < s.IW ? in[off[l] + r * s.IW + j] : (T)0;
+        d[l] = relu && !(x > 0) ? (T)0 : x;
+      }
+      return d;
+    }, v, xstride);
+  }
+}
+
+// V of tile rows [r0, r1), as wino_input_chunk (relu_in likewise). Staged (gathered) where
+// wino4_staged(TW) and every offset into `in` fits the gather's 32-bit indices.
 template <class T> void wino4_input_chunk(const Wino4Shape& s, const T* in, long r0, long r1, long ld, T* P0,
-                                          long pstride, T* D, long dstride, T* V, long vstride, bool relu_in) {
+                                          long pstride, T* V, long vstride, bool relu_in) {
   constexpr long L = kWinoLanes;
   const long TH = s.TH(), TW = s.TW(), Ws = s.split_width(), IHW = s.IH * s.IW, groups = s.TWr() / L;
-  const bool staged = wino4_staged(TW);
+  const bool staged = wino4_staged(TW) && s.N * s.Cin * IHW <= 0x7fffffffL;
   const long tiles = (r1 - r0) * TW;
   for (long c = 0; c < s.Cin; c++) {
     if (staged) {
-      // Input row rr of a run is row rr % 4 of its tile row and, for rr % 4 < 2, row rr % 4 + 4 of
-      // the one above: padded (into P0) and de-interleaved once, stored for both. Each plane of D
-      // is written in increasing t, each store overwriting only the previous tile row's overrun.
-      for (long ra = r0; ra < r1;) {
-        const long n = ra / TH, th0 = ra % TH, rb = std::min(r1, (n + 1) * TH), rows = 4 * (rb - ra) + 2;
-        const T* xc = in + (n * s.Cin + c) * IHW;
-        for (long rr = 0; rr < rows; rr++) {
-          const long ih = 4 * th0 - s.ph + rr, tr = rr / 4, i = rr % 4;
-          WVec<T> cols[6];
-          wino4_deinterleave<T>(ih >= 0 && ih < s.IH ? xc + ih * s.IW : nullptr, s.IW, s.pw, relu_in, P0, 6, cols);
-          if (ra + tr < rb)
-            for (int j = 0; j < 6; j++) wstore<T>(D + (6 * i + j) * dstride + (ra + tr - r0) * TW, cols[j]);
-          if (i < 2 && tr > 0)
-            for (int j = 0; j < 6; j++) wstore<T>(D + (6 * (i + 4) + j) * dstride + (ra + tr - 1 - r0) * TW, cols[j]);
-        }
-        ra = rb;
-      }
-      for (long t0 = 0; t0 < tiles; t0 += L)
-        wino4_input_group<T>([&](int r, int j) { return D + (6 * r + j) * dstride + t0; }, V + c * ld + t0, vstride);
+      for (long t0 = 0; t0 < tiles; t0 += L) wino4_gather_group<T>(s, in, c, r0, t0, tiles, relu_in, V + c * ld + t0, vstride);
       continue;
     }
     for (long ra = r0; ra < r1;) {
@@ -515,17 +545,16 @@ template <class T> void wino4_conv(const Wino4Shape& s, const T* in, const T* U,
   const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
   const long pstride = wino4_split_rows_needed(plan) * Ws;
   const bool staged = wino4_staged(TW);
-  const long dstride = wino_plane_stride<T>(ld), ystride = 4 * ld;
+  const long ystride = 4 * ld;
   const int threads = pool_threads();
   const bool outer = plan.chunks >= threads && threads > 1;
   parallel_for(plan.chunks, [&](long ch) {
     const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
-    T* P0 = wino_scratch<T>(1, 4 * pstride + (staged ? 36 * dstride + 4 * ystride : 0));  // 4 pstride > kWino4RowWidth
-    T* D = P0 + 4 * pstride;
-    T* Y = D + 36 * dstride;
+    T* P0 = wino_scratch<T>(1, 4 * pstride + (staged ? 4 * ystride : 0));
+    T* Y = P0 + 4 * pstride;
     T* V = wino_scratch<T>(2, 36 * vstride);
     T* M = wino_scratch<T>(3, 36 * mstride);
-    wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, D, dstride, V, vstride, relu_in);
+    wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, V, vstride, relu_in);
     for (int xi = 0; xi < 36; xi++)
       gemm_auto<T>(!outer, false, false, s.Cout, tiles, s.Cin, 1, U + xi * s.Cout * s.Cin, s.Cin, V + xi * vstride, ld,
                    0, M + xi * mstride, ld);
@@ -614,14 +643,14 @@ template <class T> void wino4_bwd_filter(const Wino4Shape& s, const T* in, const
   T* dU = wino_scratch<T>(0, parts * usize);
   parallel_for(parts, [&](long part) {
     const long c0 = part * plan.chunks / parts, c1 = (part + 1) * plan.chunks / parts;
-    T* P0 = wino_scratch<T>(1, 4 * pstride + 4 * gstride + (staged ? 36 * dstride : 0));
+    T* P0 = wino_scratch<T>(1, 4 * pstride + 4 * gstride + (staged ? 16 * dstride : 0));  // 4 gstride > kWino4RowWidth
     T* G0 = P0 + 4 * pstride;  // the output gradient's four rows of one tile row
     T* D = G0 + 4 * gstride;
     T* V = wino_scratch<T>(2, 36 * vstride);
     T* dM = wino_scratch<T>(3, 36 * mstride);
     for (long ch = c0; ch < c1; ch++) {
       const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
-      wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, D, dstride, V, vstride, relu_in);
+      wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, V, vstride, relu_in);
       for (long k = 0; k < s.Cout; k++) {
         for (long r = r0; r < r1; r++) {
           const long n = r / TH, th = r % TH;
