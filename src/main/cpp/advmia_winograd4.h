@@ -7,7 +7,7 @@
 // output instead of F(2x2)'s 4, in 36 GEMMs M[xi] = U[xi] V[xi]; the transformed input is also
 // 36/16 = 2.25 elements per output instead of 4. The price: partial tiles on outputs that are not
 // a multiple of 4 (a 10x10 output computes 12x12), and larger transform coefficients, so larger
-// rounding errors (see WinogradConvolutionTest's F(4x4) bound). Interpolation points 0, +-1, +-2
+// rounding errors (see WinogradF4ConvolutionTest's bound). Interpolation points 0, +-1, +-2
 // (and infinity): B^T and A^T have small integer entries, so the input and output transforms
 // round at most 3 times per dimension and the filter transform carries the fractions (1/4, 1/6,
 // 1/24), computed once per call. (Points +-1/2 instead of +-2 trade 8 in A^T for 1/8 and move
@@ -36,7 +36,7 @@ struct Wino4Shape {
 
 // The 1-D transforms, each on 6 (or 4) vectors of kWinoLanes tiles or channels. The groupings
 // bound the roundings per output: B^T 3, A^T 3, G 4 (with the rounded constant), A (of the
-// gradient tile) 2, G^T 5; WinogradConvolutionTest's bounds count these.
+// gradient tile) 2, G^T 5; WinogradF4ConvolutionTest's bounds count these.
 template <class T> inline void w4_bt(const WVec<T>* d, WVec<T>* o) {
   const WVec<T> d42 = d[4] - d[2], d31 = d[3] - d[1];
   o[0] = (T)4 * (d[0] - d[2]) + d42;
@@ -443,7 +443,8 @@ template <class T> void wino4_input_chunk(const Wino4Shape& s, const T* in, long
   const long tiles = (r1 - r0) * TW;
   for (long c = 0; c < s.Cin; c++) {
     if (staged) {
-      for (long t0 = 0; t0 < tiles; t0 += L) wino4_gather_group<T>(s, in, c, r0, t0, tiles, relu_in, V + c * ld + t0, vstride);
+      for (long t0 = 0; t0 < tiles; t0 += L)
+        wino4_gather_group<T>(s, in, c, r0, t0, tiles, relu_in, V + c * ld + t0, vstride);
       continue;
     }
     for (long ra = r0; ra < r1;) {
