@@ -1,11 +1,11 @@
-// Per-layer A/B of the convolution algorithms (im2col + GEMM vs Winograd F(2x2,3x3)), forward,
-// backward-data and backward-filter, on the
+// Per-layer comparison of the convolution algorithms (im2col + GEMM, Winograd F(2x2,3x3) and
+// Winograd F(4x4,3x3)), forward, backward-data and backward-filter, on the
 // 3x3 layers of SmallCNN (b128) and ResNet-18 (CIFAR stem, b64), calling the kernels of
 // src/main/cpp directly. Reports, per layer and direction, the minimum over interleaved rounds of
 // the CPU time (robust on a shared machine: with 1 thread it is the calling thread's CPU time;
 // with more it is the process's CPU time, and wall time beside it), the GFLOP/s of the direct
-// convolution's flop count at that time, and the largest difference between the two algorithms'
-// outputs relative to the output's largest magnitude.
+// convolution's flop count at that time, and the largest difference between each Winograd
+// variant's outputs and im2col's, relative to the output's largest magnitude.
 //
 //   benchmarks/cpp/conv_bench.sh [threads] [rounds]
 #include <time.h>
@@ -54,32 +54,37 @@ int main(int argc, char** argv) {
   };
   std::mt19937 rng(1);
   std::normal_distribution<float> nd(0.f, 1.f);
-  printf("%-26s %-9s %10s %10s %8s %8s %8s %10s\n", "layer", "op", "im2col ms", "wino ms", "speedup", "i2c GF/s",
-         "win GF/s", "max|diff|");
+  printf("%-26s %-9s %9s %9s %9s %7s %7s %7s %9s %9s\n", "layer", "op", "im2col ms", "F2 ms", "F4 ms", "i2c/F2",
+         "F2/F4", "F4 GF/s", "F2 |diff|", "F4 |diff|");
   for (const Layer& L : layers) {
     if (only && std::string(L.name).find(only) == std::string::npos) continue;
     const long OH = L.H + 2 * L.pad - 2, OW = L.W + 2 * L.pad - 2;
     long long geom[16] = {L.N, L.C, L.H, L.W, L.Cout, 3, 3, 1, 1, L.pad, L.pad, 1, 1, 1, OH, OW};
     const long xn = L.N * L.C * L.H * L.W, wn = L.Cout * L.C * 9, yn = L.N * L.Cout * OH * OW;
-    std::vector<float> x(xn), w(wn), y1(yn), y2(yn), gx1(xn), gx2(xn), gw1(wn), gw2(wn);
+    std::vector<float> x(xn), w(wn);
+    std::vector<float> y[3] = {std::vector<float>(yn), std::vector<float>(yn), std::vector<float>(yn)};
+    std::vector<float> gx[3] = {std::vector<float>(xn), std::vector<float>(xn), std::vector<float>(xn)};
+    std::vector<float> gw[3] = {std::vector<float>(wn), std::vector<float>(wn), std::vector<float>(wn)};
     for (auto& v : x) v = nd(rng);
     for (auto& v : w) v = nd(rng) * 0.1f;
     const double gflop = 2.0 * L.N * L.Cout * OH * OW * L.C * 9 * 1e-9;
-    double best[3][2] = {{1e9, 1e9}, {1e9, 1e9}, {1e9, 1e9}}, best_wall[3][2] = {{1e9, 1e9}, {1e9, 1e9}, {1e9, 1e9}};
+    double best[3][3], best_wall[3][3];
+    for (int op = 0; op < 3; op++)
+      for (int a = 0; a < 3; a++) best[op][a] = best_wall[op][a] = 1e9;
     for (int r = 0; r < rounds + 1; r++)
       for (int op = 0; op < 3; op++)
-        for (int algo = 1; algo <= 2; algo++) {
+        for (int algo = 1; algo <= 3; algo++) {
           double c0 = threads == 1 ? thread_cpu() : process_cpu(), w0 = wall();
           int rc;
           if (op == 0)
             rc = adv_conv2d_fwd(0, algo, geom, (long)x.data(), xn, (long)w.data(), wn, 0, 0,
-                                (long)(algo == 1 ? y1 : y2).data(), yn);
+                                (long)y[algo - 1].data(), yn);
           else if (op == 1)
-            rc = adv_conv2d_bwd_data(0, algo, geom, (long)y1.data(), yn, (long)w.data(), wn,
-                                     (long)(algo == 1 ? gx1 : gx2).data(), xn);
+            rc = adv_conv2d_bwd_data(0, algo, geom, (long)y[0].data(), yn, (long)w.data(), wn,
+                                     (long)gx[algo - 1].data(), xn);
           else
-            rc = adv_conv2d_bwd_filter(0, algo, geom, (long)x.data(), xn, (long)y1.data(), yn,
-                                       (long)(algo == 1 ? gw1 : gw2).data(), wn, 0, 0);
+            rc = adv_conv2d_bwd_filter(0, algo, geom, (long)x.data(), xn, (long)y[0].data(), yn,
+                                       (long)gw[algo - 1].data(), wn, 0, 0);
           if (rc) { fprintf(stderr, "%s: %s\n", L.name, adv_last_error()); return 1; }
           double c = (threads == 1 ? thread_cpu() : process_cpu()) - c0, wl = wall() - w0;
           if (r > 0) {  // round 0 is warm-up (scratch growth)
@@ -88,17 +93,18 @@ int main(int argc, char** argv) {
           }
         }
     for (int op = 0; op < 3; op++) {
-      const std::vector<float>& a = op == 0 ? y1 : op == 1 ? gx1 : gw1;
-      const std::vector<float>& b = op == 0 ? y2 : op == 1 ? gx2 : gw2;
-      double dmax = 0, amax = 0;
-      for (size_t i = 0; i < a.size(); i++) {
-        dmax = std::max(dmax, (double)std::fabs(a[i] - b[i]));
-        amax = std::max(amax, (double)std::fabs(a[i]));
+      const std::vector<float>* out = op == 0 ? y : op == 1 ? gx : gw;
+      double dmax[3] = {0, 0, 0}, amax = 0;
+      for (size_t i = 0; i < out[0].size(); i++) {
+        amax = std::max(amax, (double)std::fabs(out[0][i]));
+        for (int a = 1; a < 3; a++) dmax[a] = std::max(dmax[a], (double)std::fabs(out[a][i] - out[0][i]));
       }
-      printf("%-26s %-9s %10.2f %10.2f %8.2f %8.0f %8.0f %10.2e", L.name, op == 0 ? "fwd" : op == 1 ? "bwd-data" : "bwd-filt",
-             1e3 * best[op][0], 1e3 * best[op][1], best[op][0] / best[op][1], gflop / best[op][0],
-             gflop / best[op][1], dmax / amax);
-      if (threads > 1) printf("   wall %.2f / %.2f ms", 1e3 * best_wall[op][0], 1e3 * best_wall[op][1]);
+      printf("%-26s %-9s %9.2f %9.2f %9.2f %7.2f %7.2f %7.0f %9.2e %9.2e", L.name,
+             op == 0 ? "fwd" : op == 1 ? "bwd-data" : "bwd-filt", 1e3 * best[op][0], 1e3 * best[op][1],
+             1e3 * best[op][2], best[op][0] / best[op][1], best[op][1] / best[op][2], gflop / best[op][2],
+             dmax[1] / amax, dmax[2] / amax);
+      if (threads > 1)
+        printf("   wall %.2f / %.2f / %.2f ms", 1e3 * best_wall[op][0], 1e3 * best_wall[op][1], 1e3 * best_wall[op][2]);
       printf("\n");
     }
   }

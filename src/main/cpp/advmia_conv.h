@@ -1,11 +1,13 @@
 // 2-D convolution (stride, padding, dilation, groups) as im2col + GEMM over chunks of images,
 // with a direct kernel for depthwise convolutions (advmia_depthwise.h), where a GEMM of K = 9 would be
 // mostly overhead.
-// 3x3 stride-1 layers go through Winograd F(2x2, 3x3) (advmia_winograd.h) where that is faster.
+// 3x3 stride-1 layers go through Winograd F(2x2, 3x3) (advmia_winograd.h) or F(4x4, 3x3)
+// (advmia_winograd4.h) where that is faster, chosen per layer and direction (wino4_wins_*).
 // Transposed convolution needs no kernels of its own: its forward is this backward-data.
 #pragma once
 #include "advmia_gemm.h"
 #include "advmia_winograd.h"
+#include "advmia_winograd4.h"
 #include "advmia_spatial.h"
 #include "advmia_conv_geom.h"
 #include "advmia_depthwise.h"
@@ -180,7 +182,8 @@ template <class T> void col2im(const ConvGeom& g, T* col, long ldcol, long col0,
   }
 }
 
-enum ConvAlgo { kConvAuto = 0, kConvIm2col = 1, kConvWinograd = 2 };
+// kConvWinograd forces F(2x2, 3x3), kConvWinograd4 F(4x4, 3x3).
+enum ConvAlgo { kConvAuto = 0, kConvIm2col = 1, kConvWinograd = 2, kConvWinograd4 = 3 };
 
 // Which convolutions the Winograd path can compute.
 inline bool wino_fits_fwd(const ConvGeom& g) {
@@ -189,17 +192,39 @@ inline bool wino_fits_fwd(const ConvGeom& g) {
 // Backward-data pads the output gradient by 2 - pad, so pad must be <= 2.
 inline bool wino_fits_bwd_data(const ConvGeom& g) { return wino_fits_fwd(g) && g.ph <= 2 && g.pw <= 2; }
 
-template <class T> void wino_fwd(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, bool relu_in) {
+// tile: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3).
+template <class T> void wino_fwd(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, bool relu_in, int tile,
+                                 T* pool_idx = nullptr) {
+  if (tile == 4) {
+    T* U = wino_scratch<T>(0, 36 * g.Cout * g.C);
+    wino4_filter_transform<T>(w, g.Cout, g.C, false, U);
+    wino4_conv<T>(Wino4Shape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, U, b, y, relu_in,
+                  (const T*)nullptr, pool_idx);
+    return;
+  }
   T* U = wino_scratch<T>(0, 16 * g.Cout * g.C);
   wino_filter_transform<T>(w, g.Cout, g.C, false, U);
-  wino_conv<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, U, b, y, relu_in, (const T*)nullptr);
+  wino_conv<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, U, b, y, relu_in, (const T*)nullptr,
+               pool_idx);
 }
 
-template <class T> void wino_bwd_data(const ConvGeom& g, const T* gy, const T* w, T* gx, const T* mask) {
+template <class T> void wino_bwd_data(const ConvGeom& g, const T* gy, const T* w, T* gx, const T* mask, int tile) {
+  if (tile == 4) {
+    T* U = wino_scratch<T>(0, 36 * g.Cout * g.C);
+    wino4_filter_transform<T>(w, g.C, g.Cout, true, U);
+    wino4_conv<T>(Wino4Shape{g.N, g.Cout, g.OH, g.OW, 2 - g.ph, 2 - g.pw, g.C, g.H, g.W}, gy, U, (const T*)nullptr,
+                  gx, false, mask);
+    return;
+  }
   T* U = wino_scratch<T>(0, 16 * g.Cout * g.C);
   wino_filter_transform<T>(w, g.C, g.Cout, true, U);
   wino_conv<T>(WinoShape{g.N, g.Cout, g.OH, g.OW, 2 - g.ph, 2 - g.pw, g.C, g.H, g.W}, gy, U, (const T*)nullptr, gx,
                false, mask);
+}
+
+template <class T> void wino_bwd_filter_any(const ConvGeom& g, const T* x, const T* gy, T* gw, bool relu_in, int tile) {
+  if (tile == 4) wino4_bwd_filter<T>(Wino4Shape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, gy, gw, relu_in);
+  else wino_bwd_filter<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, gy, gw, relu_in);
 }
 
 // ---- a ReLU fused into the convolution that consumes it -------------------------------------
@@ -237,6 +262,53 @@ inline bool wino_wins_fwd(const ConvGeom& g) { return wino_fits_fwd(g) && wino_w
 inline bool wino_wins_bwd_data(const ConvGeom& g) { return wino_fits_bwd_data(g) && wino_wins(g); }
 inline bool wino_wins_bwd_filter(const ConvGeom& g) { return wino_fits_fwd(g) && wino_wins(g); }
 
+// F(4x4) instead of F(2x2), per direction, where AUTO takes Winograd. F(4x4) needs 2.25 GEMM
+// multiplies per output instead of 4, and its 36 GEMMs ran 1.5-1.8x faster than F(2x2)'s 16 on
+// every wide layer (one thread); its transforms cost more per output (6x6 tiles, 36 values live
+// per vector of tiles), and partial tiles waste both: a 10x10 output computes 12x12 (1.44x).
+// Measured F(2x2) time / F(4x4) time (benchmarks/cpp/conv_bench.cpp, one thread, CPU time;
+// benchmarks/README.md, "Winograd F(4x4, 3x3)"), forward / backward-data / backward-filter:
+//   SmallCNN conv2 32->32, 24x24 out (26x26 in):  1.19 / 1.03 / 1.19
+//            conv3 32->64, 10x10 out (12x12 in):  1.09 / 1.40 / 1.18
+//            conv4 64->64,  8x8 out (10x10 in):   1.73 / 1.01 / 1.64
+//   ResNet-18 64-256 channels, 32x32, 16x16, 8x8: 1.30-1.54 in every direction
+//             512 channels, 4x4 (one tile per image): 1.25 / 1.09 / 1.20
+// So F(4x4) for forward and backward-data where partial tiles compute at most 1.2x the real
+// outputs (and backward-data's output, the layer's input, is at least 8x8), backward-filter
+// everywhere. The 10x10 case (1.44x) measured 1.01-1.09x faster but is left on F(2x2): with that
+// threshold AttackParityTest (float64 FGSM against PyTorch, SmallCNN on 17x16 inputs) failed by
+// one FGSM step. Cause (checked with a C++ harness): an input position that no output depends on
+// (here the row and column a 2x2 pool's floor drops) has an exactly zero gradient; im2col and
+// F(2x2) return 0 there (3584 of 26880 positions in the check), F(4x4), whose 6x6 tiles mix in
+// nonzero neighbours, returns rounding noise at 1587 of them, and FGSM's sign steps on it. In
+// SmallCNN on 28x28 and ResNet-18 every input position feeds the output, so this does not arise
+// there; an exact zero from cancelling neighbourhoods would need all channels' gradients zero.
+inline bool wino4_waste_ok(long OH, long OW) {
+  const long computed = (OH + 3) / 4 * 4 * ((OW + 3) / 4 * 4);
+  return 5 * computed <= 6 * OH * OW;
+}
+inline bool wino4_wins_fwd(const ConvGeom& g) { return wino4_waste_ok(g.OH, g.OW); }
+inline bool wino4_wins_bwd_data(const ConvGeom& g) { return wino4_waste_ok(g.H, g.W) && g.H >= 8 && g.W >= 8; }
+inline bool wino4_wins_bwd_filter(const ConvGeom&) { return true; }
+
+// Tests set this (adv_set_wino_tile) to run AUTO's Winograd layers with one tile size, so that the
+// autograd path can be checked through each kernel: 0 (the measured choice), 2 or 4.
+inline int& wino_tile_override() {
+  static int tile = 0;
+  return tile;
+}
+
+// The Winograd tile size (2 or 4) a call takes, or 0 for im2col: forced by algo, or AUTO's choice
+// (wins: Winograd beats im2col here; wins4: F(4x4) beats F(2x2)).
+inline int wino_tile(const ConvGeom& g, int algo, bool wins, bool wins4) {
+  if (g.depthwise()) return 0;
+  if (algo == kConvWinograd) return 2;
+  if (algo == kConvWinograd4) return 4;
+  if (algo != kConvAuto || !wins) return 0;
+  if (wino_tile_override()) return wino_tile_override();
+  return wins4 ? 4 : 2;
+}
+
 // ---- a 2x2 / stride-2 max-pool fused into the convolution that feeds it ----------------------
 // pool2x2(conv(x or relu(x)) + b) and the pool's argmax indices (as pool2d_fwd writes them,
 // positions in the convolution's OH x OW plane). The Winograd path pools in its output transform,
@@ -249,11 +321,8 @@ template <class T> int conv_fwd_impl(const ConvGeom& g, long xa, long wa, long b
 template <class T> int conv_pool_fwd_impl(const ConvGeom& g, long xa, long wa, long ba, long ya, long ia, int algo,
                                           int relu_in) {
   if (g.N == 0) return 0;
-  if (!g.depthwise() && (algo == kConvWinograd || (algo == kConvAuto && wino_wins_fwd(g)))) {
-    T* U = wino_scratch<T>(0, 16 * g.Cout * g.C);
-    wino_filter_transform<T>(ptr<const T>(wa), g.Cout, g.C, false, U);
-    wino_conv<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, ptr<const T>(xa), U,
-                 ptr<const T>(ba), ptr<T>(ya), relu_in != 0, (const T*)nullptr, ptr<T>(ia));
+  if (const int tile = wino_tile(g, algo, wino_wins_fwd(g), wino4_wins_fwd(g))) {
+    wino_fwd<T>(g, ptr<const T>(xa), ptr<const T>(wa), ptr<const T>(ba), ptr<T>(ya), relu_in != 0, tile, ptr<T>(ia));
     return 0;
   }
   static thread_local std::vector<T> buf;
@@ -273,8 +342,10 @@ template <class T> int conv_fwd_impl(const ConvGeom& g, long xa, long wa, long b
   const T* b = ptr<const T>(ba);
   T* y = ptr<T>(ya);
   if (g.N == 0) return 0;
-  const bool wino = !g.depthwise() && (algo == kConvWinograd || (algo == kConvAuto && wino_wins_fwd(g)));
-  if (wino) { wino_fwd<T>(g, x, w, b, y, relu_in != 0); return 0; }
+  if (const int tile = wino_tile(g, algo, wino_wins_fwd(g), wino4_wins_fwd(g))) {
+    wino_fwd<T>(g, x, w, b, y, relu_in != 0, tile);
+    return 0;
+  }
   if (relu_in) x = relu_copy<T>(x, g.N * g.C * g.HW());
   if (g.depthwise()) { depthwise_fwd<T>(g, x, w, b, y); return 0; }
   const long Cg = g.Cg(), Cog = g.Cog(), K = g.K(), HW = g.HW(), OHW = g.OHW();
@@ -329,8 +400,8 @@ template <class T> int conv_bwd_data_impl(const ConvGeom& g, long gya, long wa, 
   T* gx = ptr<T>(gxa);
   const T* mask = ptr<const T>(maska);
   if (g.N == 0) return 0;
-  if (!g.depthwise() && (algo == kConvWinograd || (algo == kConvAuto && wino_wins_bwd_data(g)))) {
-    wino_bwd_data<T>(g, gy, w, gx, mask);
+  if (const int tile = wino_tile(g, algo, wino_wins_bwd_data(g), wino4_wins_bwd_data(g))) {
+    wino_bwd_data<T>(g, gy, w, gx, mask, tile);
     return 0;
   }
   if (mask) {
@@ -469,8 +540,8 @@ template <class T> int conv_bwd_filter_impl(const ConvGeom& g, long xa, long gya
     std::fill(gw, gw + wsize, (T)0);
     return 0;
   }
-  if (!g.depthwise() && (algo == kConvWinograd || (algo == kConvAuto && wino_wins_bwd_filter(g)))) {
-    wino_bwd_filter<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, gy, gw, relu_in != 0);
+  if (const int tile = wino_tile(g, algo, wino_wins_bwd_filter(g), wino4_wins_bwd_filter(g))) {
+    wino_bwd_filter_any<T>(g, x, gy, gw, relu_in != 0, tile);
     return 0;
   }
   if (relu_in) x = relu_copy<T>(x, g.N * g.C * g.HW());
@@ -603,9 +674,10 @@ template <class T> int conv_pool_bwd_impl(const ConvGeom& g, long xa, long wa, l
 }
 
 inline int conv_algo_check(const char* op, int algo, bool winograd_fits) {
-  if (algo < kConvAuto || algo > kConvWinograd)
-    return fail("%s: algorithm code %d is none of 0 (auto), 1 (im2col), 2 (Winograd)", op, algo);
-  if (algo == kConvWinograd && !winograd_fits)
+  if (algo < kConvAuto || algo > kConvWinograd4)
+    return fail("%s: algorithm code %d is none of 0 (auto), 1 (im2col), 2 (Winograd F(2x2)), 3 (Winograd F(4x4))", op,
+                algo);
+  if ((algo == kConvWinograd || algo == kConvWinograd4) && !winograd_fits)
     return fail("%s: Winograd needs a 3x3 kernel, stride 1, dilation 1, groups 1 (and padding <= 2 for "
                 "backward-data)", op);
   return 0;
@@ -623,8 +695,9 @@ inline int conv_check(const char* op, const ConvGeom& g, long xa, long xn, long 
 }  // namespace adv
 
 // geom = {N, C, H, W, Cout, KH, KW, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups, OH, OW}
-// algo: 0 picks by shape (the normal path), 1 forces im2col + GEMM, 2 forces Winograd (an error
-// where the geometry does not allow it). 1 and 2 exist so tests can compare the two paths.
+// algo: 0 picks by shape (the normal path), 1 forces im2col + GEMM, 2 forces Winograd F(2x2, 3x3),
+// 3 Winograd F(4x4, 3x3) (2 and 3 are errors where the geometry does not allow Winograd). 1-3
+// exist so tests can compare the paths.
 // relu_in (the adv_conv2d_relu_* entry points): the convolution of relu(x) instead of x.
 inline int adv_conv2d_fwd_impl(const char* op, int dt, int algo, long long* geom_ll, long x, long xn, long w, long wn,
                                long b, long bn, long y, long yn, int relu_in) {
@@ -742,4 +815,11 @@ inline int adv_conv2d_pool_bwd(int dt, int algo, int relu_in, long long* geom_ll
   if (gb) ADV_CHECK_BUF(op, "bias gradient", gb, gbn, g.Cout);
   if (rc) return rc;
   ADV_DISPATCH(op, dt, adv::conv_pool_bwd_impl, g, x, w, gy, idx, gx, gw, gb, algo, relu_in);
+}
+
+// Test hook: AUTO's Winograd layers use tile size `tile` (2 or 4), or the measured choice (0).
+inline int adv_set_wino_tile(int tile) {
+  if (tile != 0 && tile != 2 && tile != 4) return adv::fail("set_wino_tile: tile %d is none of 0, 2, 4", tile);
+  adv::wino_tile_override() = tile;
+  return 0;
 }

@@ -14,6 +14,8 @@
 // input and output (16 * (Cin + Cout) * tiles elements) stay in L2; chunks run on the pool, each
 // thread with its own scratch, grown once to its high-water mark (no allocation after warm-up).
 // The transforms are vectorized across kWinoLanes neighbouring tiles of one tile row.
+// advmia_winograd4.h builds F(4x4, 3x3) on the pieces here (vectors, scratch, chunk plan, plane
+// strides); advmia_conv.h picks between the two per layer and direction.
 #pragma once
 #include "advmia_gemm.h"
 

@@ -282,18 +282,32 @@ public final class CpuBackend implements Backend {
      * picks per layer shape; the others force one path, so tests can compare them.
      */
     public enum ConvAlgorithm {
-        /** Winograd F(2x2,3x3) where it was measured faster (3x3 stride-1 layers with >= 16 channels), else im2col. */
+        /**
+         * Winograd where it was measured faster (3x3 stride-1 layers with >= 16 channels), F(2x2,3x3) or
+         * F(4x4,3x3) per layer and direction (advmia_conv.h, wino4_wins_*), else im2col.
+         */
         AUTO(0),
         /** im2col (or a direct depthwise kernel) + OpenBLAS GEMM. */
         IM2COL(1),
         /** Winograd F(2x2,3x3); only for 3x3, stride-1, dilation-1, ungrouped convolutions. */
-        WINOGRAD(2);
+        WINOGRAD(2),
+        /** Winograd F(4x4,3x3); for the same convolutions as {@link #WINOGRAD}. */
+        WINOGRAD4(3);
 
         final int code;
 
         ConvAlgorithm(int code) {
             this.code = code;
         }
+    }
+
+    /**
+     * For tests: the Winograd tile size (2 or 4) that {@link ConvAlgorithm#AUTO} uses wherever it takes
+     * Winograd, so that callers which cannot pass an algorithm (autograd) can be checked through
+     * each kernel; 0 restores the measured per-layer choice. Process-wide.
+     */
+    public void setWinogradTileForTests(int tile) {
+        check(CpuNative.adv_set_wino_tile(tile));
     }
 
     @Override

@@ -26,6 +26,9 @@ public final class CpuNative {
 
     public static native int adv_get_threads();
 
+    /** Test hook: the Winograd tile size (2, 4) AUTO uses where it takes Winograd; 0 = measured choice. */
+    public static native int adv_set_wino_tile(int tile);
+
     public static native long adv_alloc(long bytes);
 
     public static native void adv_free(long address);
@@ -74,7 +77,10 @@ public final class CpuNative {
     public static native int adv_gemm(int dt, int ta, int tb, long m, long n, long k, double alpha, long a, long an,
                                       long lda, long b, long bn, long ldb, double beta, long c, long cn, long ldc);
 
-    /** {@code algo}: 0 picks by shape, 1 im2col + GEMM, 2 Winograd F(2x2,3x3) (see advmia_conv.h). */
+    /**
+     * {@code algo}: 0 picks by shape, 1 im2col + GEMM, 2 Winograd F(2x2,3x3), 3 Winograd F(4x4,3x3)
+     * (see advmia_conv.h).
+     */
     public static native int adv_conv2d_fwd(int dt, int algo, long[] geom, long x, long xn, long w, long wn, long b,
                                             long bn, long y, long yn);
 

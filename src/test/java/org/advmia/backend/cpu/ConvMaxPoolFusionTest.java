@@ -6,6 +6,7 @@ import static org.advmia.backend.cpu.WinogradConvolutionTest.im2colBound;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.roundToFloat;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.unitRoundoff;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.winogradBound;
+import static org.advmia.backend.cpu.WinogradF4ConvolutionTest.winograd4Bound;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -25,7 +26,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The convolution with a 2x2 / stride-2 max-pool fused into it (CpuBackend.conv2dMaxPool2;
- * advmia_winograd.h wino_output_pool_tiles takes each output tile's max in the output transform),
+ * advmia_winograd.h wino_output_pool_tiles and advmia_winograd4.h wino4_output_pool_tiles take each
+ * pool window's max in the output transform),
  * with and without the fused input ReLU, on the Winograd and the im2col paths, float32 and float64.
  *
  * <ul>
@@ -40,7 +42,9 @@ import org.junit.jupiter.api.Test;
  * </ul>
  * Shapes: even outputs from 2x2 (one pooled pixel) to 26x26 (13 tiles per row: a partial group of
  * the 8 vector lanes), padding 0/1/2 and asymmetric, channel counts off the lanes, batch 1, and
- * SmallCNN's conv2 and conv4; odd outputs are rejected.
+ * SmallCNN's conv2 and conv4; for F(4x4) (4 pool windows per tile) also outputs that are 2 mod 4
+ * (the last tile row or column holds only one window row or column) and rows of 16 tiles (the
+ * whole-vector store); odd outputs are rejected.
  */
 class ConvMaxPoolFusionTest {
     private final CpuBackend cpu = CpuBackend.get();
@@ -55,6 +59,8 @@ class ConvMaxPoolFusionTest {
         geom(2, 16, 28, 28, 16, 0, 0),
         geom(5, 32, 26, 26, 32, 0, 0),
         geom(4, 64, 10, 10, 64, 0, 0),
+        geom(1, 3, 66, 66, 2, 0, 0),
+        geom(1, 2, 70, 72, 3, 1, 0),
     };
 
     private static ConvGeometry geom(int n, int c, int h, int w, int cout, int ph, int pw) {
@@ -74,7 +80,8 @@ class ConvMaxPoolFusionTest {
                 double[] in = relu ? relu(x) : x;
                 Reference ref = forwardReference(g, in, w, b);
                 for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
-                    for (ConvAlgorithm algo : new ConvAlgorithm[] {ConvAlgorithm.WINOGRAD, ConvAlgorithm.IM2COL}) {
+                    for (ConvAlgorithm algo : new ConvAlgorithm[] {ConvAlgorithm.WINOGRAD, ConvAlgorithm.WINOGRAD4,
+                            ConvAlgorithm.IM2COL}) {
                         String what = g + " relu=" + relu + " " + dt + " " + algo;
                         double[][] fused = fused(g, relu, dt, algo, x, w, b);
                         double[][] plain = unfused(g, relu, dt, algo, x, w, b);
@@ -82,6 +89,9 @@ class ConvMaxPoolFusionTest {
                         assertArrayEquals(plain[1], fused[1], 0.0, what + ": indices vs unfused");
                         double[] bound = algo == ConvAlgorithm.WINOGRAD
                                 ? winogradBound(g.n(), g.c(), g.h(), g.w(), (int) g.padH(), (int) g.padW(), g.cout(), in,
+                                        filters(w, g.cout(), g.c(), false), b, unitRoundoff(dt))
+                                : algo == ConvAlgorithm.WINOGRAD4
+                                ? winograd4Bound(g.n(), g.c(), g.h(), g.w(), (int) g.padH(), (int) g.padW(), g.cout(), in,
                                         filters(w, g.cout(), g.c(), false), b, unitRoundoff(dt))
                                 : im2colBound(ref.absSum(), g.c(), b, (long) oh * ow, g.cout(), unitRoundoff(dt));
                         for (int p = 0; p < g.n() * g.cout(); p++)

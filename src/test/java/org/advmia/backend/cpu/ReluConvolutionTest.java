@@ -11,6 +11,8 @@ import static org.advmia.backend.cpu.WinogradConvolutionTest.roundToFloat;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.unitRoundoff;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.winogradBound;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.winogradFilterGradBound;
+import static org.advmia.backend.cpu.WinogradF4ConvolutionTest.winograd4Bound;
+import static org.advmia.backend.cpu.WinogradF4ConvolutionTest.winograd4FilterGradBound;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -51,7 +53,7 @@ import org.junit.jupiter.api.Test;
  */
 class ReluConvolutionTest {
     private final CpuBackend cpu = CpuBackend.get();
-    private static final ConvAlgorithm[] ALGOS = {ConvAlgorithm.WINOGRAD, ConvAlgorithm.IM2COL};
+    private static final ConvAlgorithm[] ALGOS = {ConvAlgorithm.WINOGRAD, ConvAlgorithm.WINOGRAD4, ConvAlgorithm.IM2COL};
 
     /** Gaussian values with about one in eight set to exactly 0 (the ReLU's kink). */
     private static double[] input(Random r, long count) {
@@ -87,6 +89,9 @@ class ReluConvolutionTest {
                     double[] bound = algo == ConvAlgorithm.WINOGRAD
                             ? winogradBound(g.n(), g.c(), g.h(), g.w(), (int) g.padH(), (int) g.padW(), g.cout(), rx,
                                     filters(w, g.cout(), g.c(), false), b, unitRoundoff(dt))
+                            : algo == ConvAlgorithm.WINOGRAD4
+                            ? winograd4Bound(g.n(), g.c(), g.h(), g.w(), (int) g.padH(), (int) g.padW(), g.cout(), rx,
+                                    filters(w, g.cout(), g.c(), false), b, unitRoundoff(dt))
                             : im2colBound(ref.absSum(), g.c(), b, g.outH() * g.outW(), g.cout(), unitRoundoff(dt));
                     String what = k.name() + " relu-conv forward " + dt + " " + algo;
                     assertWithin(what + " vs float64", fused, ref.value(), bound, null);
@@ -118,6 +123,9 @@ class ReluConvolutionTest {
                     double[] bound = algo == ConvAlgorithm.WINOGRAD
                             ? winogradBound(g.n(), g.cout(), g.outH(), g.outW(), 2 - (int) g.padH(), 2 - (int) g.padW(),
                                     g.c(), gy, filters(w, g.cout(), g.c(), true), null, unitRoundoff(dt))
+                            : algo == ConvAlgorithm.WINOGRAD4
+                            ? winograd4Bound(g.n(), g.cout(), g.outH(), g.outW(), 2 - (int) g.padH(), 2 - (int) g.padW(),
+                                    g.c(), gy, filters(w, g.cout(), g.c(), true), null, unitRoundoff(dt))
                             : im2colBound(ref.absSum(), g.cout(), null, g.h() * g.w(), g.c(), unitRoundoff(dt));
                     for (int i = 0; i < bound.length; i++) if (!(x[i] > 0)) bound[i] = 0;  // exactly zero there
                     String what = k.name() + " relu-conv backward-data " + dt + " " + algo;
@@ -148,6 +156,8 @@ class ReluConvolutionTest {
                     double[] fused = run(g, dt, algo, Op.BWD_FILTER, x, gy, null, null);
                     double[] bound = algo == ConvAlgorithm.WINOGRAD
                             ? winogradFilterGradBound(g, rx, gy, unitRoundoff(dt))
+                            : algo == ConvAlgorithm.WINOGRAD4
+                            ? winograd4FilterGradBound(g, rx, gy, unitRoundoff(dt))
                             : im2colBound(ref.absSum(), g.n() * g.outH() * g.outW() / 9.0, null, 1, 1,
                                     unitRoundoff(dt));
                     String what = k.name() + " relu-conv backward-filter " + dt + " " + algo;

@@ -1,0 +1,693 @@
+// Winograd F(4x4, 3x3) (Lavin & Gray 2016) beside the F(2x2, 3x3) of advmia_winograd.h, for the
+// same layers (3x3, stride 1, dilation 1, ungrouped) and the same three directions: forward (with
+// the fused input ReLU, output ReLU mask and 2x2 max-pool), backward-data (the forward kernel on
+// the output gradient with flipped, transposed filters and padding 2 - pad) and backward-filter.
+//
+// A 4x4 output tile reads a 6x6 input tile and costs 36 multiplies per channel pair, 2.25 per
+// output instead of F(2x2)'s 4, in 36 GEMMs M[xi] = U[xi] V[xi]; the transformed input is also
+// 36/16 = 2.25 elements per output instead of 4. The price: partial tiles on outputs that are not
+// a multiple of 4 (a 10x10 output computes 12x12), and larger transform coefficients, so larger
+// rounding errors (see WinogradF4ConvolutionTest's bound). Interpolation points 0, +-1, +-2
+// (and infinity): B^T and A^T have small integer entries, so the input and output transforms
+// round at most 3 times per dimension and the filter transform carries the fractions (1/4, 1/6,
+// 1/24), computed once per call. (Points +-1/2 instead of +-2 trade 8 in A^T for 1/8 and move
+// powers of 2 between the matrices; the products of the coefficient magnitudes, which set the
+// error bound, come out the same for F(4x4), so the integer form was kept.)
+//   B^T = [4  0 -5  0 1 0;  0 -4 -4  1 1 0;  0  4 -4 -1 1 0;
+//          0 -2 -1  2 1 0;  0  2 -1 -2 1 0;  0  4  0 -5 0 1]
+//   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+//   A^T = [1 1 1 1 1 0;  0 1 -1 2 -2 0;  0 1 1 4 4 0;  0 1 -1 8 -8 1]
+// Layout, chunking, scratch and determinism follow advmia_winograd.h; the input rows are split by
+// column modulo 4 (tile tw reads phase columns tw and tw + 1) instead of by parity, and rows of
+// fewer than 8 tiles go through tile-major staging (wino4_staged).
+#pragma once
+#include <immintrin.h>
+#include "advmia_winograd.h"
+
+namespace adv {
+
+struct Wino4Shape {
+  long N, Cin, IH, IW, ph, pw, Cout, OH, OW;
+  long TH() const { return (OH + 3) / 4; }
+  long TW() const { return (OW + 3) / 4; }
+  long TWr() const { return (TW() + kWinoLanes - 1) / kWinoLanes * kWinoLanes; }
+  long split_width() const { return TWr() + 1; }
+};
+
+// The 1-D transforms, each on 6 (or 4) vectors of kWinoLanes tiles or channels. The groupings
+// bound the roundings per output: B^T 3, A^T 3, G 4 (with the rounded constant), A (of the
+// gradient tile) 2, G^T 5; WinogradF4ConvolutionTest's bounds count these.
+template <class T> inline void w4_bt(const WVec<T>* d, WVec<T>* o) {
+  const WVec<T> d42 = d[4] - d[2], d31 = d[3] - d[1];
+  o[0] = (T)4 * (d[0] - d[2]) + d42;
+  o[1] = (d[3] + d[4]) - (T)4 * (d[1] + d[2]);
+  o[2] = (d[4] - d[3]) + (T)4 * (d[1] - d[2]);
+  o[3] = d42 + (T)2 * d31;
+  o[4] = d42 - (T)2 * d31;
+  o[5] = (d[5] - d[3]) + (T)4 * (d[1] - d[3]);
+}
+
+template <class T> inline void w4_at(const WVec<T>* m, WVec<T>* o) {
+  const WVec<T> s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
+  o[0] = m[0] + (s12 + s34);
+  o[1] = d12 + (T)2 * d34;
+  o[2] = s12 + (T)4 * s34;
+  o[3] = (d12 + (T)8 * d34) + m[5];
+}
+
+template <class T> inline void w4_g(const WVec<T>* g, WVec<T>* u) {
+  const T sixth = (T)1 / 6, c24 = (T)1 / 24;
+  const WVec<T> s02 = g[0] + g[2], e = g[0] + (T)4 * g[2];
+  u[0] = (T)0.25 * g[0];
+  u[1] = -sixth * (s02 + g[1]);
+  u[2] = -sixth * (s02 - g[1]);
+  u[3] = c24 * (e + (T)2 * g[1]);
+  u[4] = c24 * (e - (T)2 * g[1]);
+  u[5] = g[2];
+}
+
+template <class T> inline void w4_a(const WVec<T>* a, WVec<T>* z) {
+  const WVec<T> s02 = a[0] + a[2], s13 = a[1] + a[3], e = a[0] + (T)4 * a[2], f = a[1] + (T)4 * a[3];
+  z[0] = a[0];
+  z[1] = s02 + s13;
+  z[2] = s02 - s13;
+  z[3] = e + (T)2 * f;
+  z[4] = e - (T)2 * f;
+  z[5] = a[3];
+}
+
+template <class T> inline void w4_gt(const WVec<T>* x, WVec<T>* r) {
+  const T sixth = (T)1 / 6, c12 = (T)1 / 12, c24 = (T)1 / 24;
+  const WVec<T> s12 = x[1] + x[2], s34 = x[3] + x[4];
+  r[0] = ((T)0.25 * x[0] - sixth * s12) + c24 * s34;
+  r[1] = c12 * (x[3] - x[4]) - sixth * (x[1] - x[2]);
+  r[2] = (sixth * (s34 - s12)) + x[5];
+}
+
+// U[xi][o][i] = (G g G^T)[xi], 36 planes; filters as in wino_filter_transform (flipped: the
+// backward-data convolution's filters).
+template <class T> void wino4_filter_transform(const T* w, long Cout, long Cin, bool flipped, T* U) {
+  constexpr long L = kWinoLanes;
+  const long plane = Cout * Cin;
+  parallel_items(Cout, Cin * 72, [&](long o) {
+    for (long i0 = 0; i0 < Cin; i0 += L) {
+      const long cnt = std::min(L, Cin - i0);
+      WVec<T> g[9], col[3], gg[6][3], row[3], u[6];
+      for (long l = 0; l < L; l++) {
+        const long i = i0 + std::min(l, cnt - 1);
+        const T* src = flipped ? w + (i * Cout + o) * 9 : w + (o * Cin + i) * 9;
+        for (int t = 0; t < 9; t++) g[t][l] = src[flipped ? 8 - t : t];
+      }
+      WVec<T> tmp[6];
+      for (int b = 0; b < 3; b++) {
+        for (int a = 0; a < 3; a++) col[a] = g[3 * a + b];
+        w4_g<T>(col, tmp);
+        for (int a = 0; a < 6; a++) gg[a][b] = tmp[a];
+      }
+      T* dst = U + o * Cin + i0;
+      for (int a = 0; a < 6; a++) {
+        for (int b = 0; b < 3; b++) row[b] = gg[a][b];
+        w4_g<T>(row, u);
+        for (int b = 0; b < 6; b++) {
+          const long xi = 6 * a + b;
+          if (cnt == L) wstore<T>(dst + xi * plane, u[b]);
+          else for (long l = 0; l < cnt; l++) dst[xi * plane + l] = u[b][l];
+        }
+      }
+    }
+  });
+}
+
+// Input rows ih0 .. ih0 + rows - 1 of one plane, zero-padded and split by column modulo 4:
+// P[q][r * Ws + k] = x[ih0 + r][4k + q - pw] (0 outside the image), q = 0..3 (P[q] = P0 + q * pstride).
+template <class T> void wino4_split_rows(const T* xc, long IH, long IW, long pw, long Ws, long ih0, long rows, T* P0,
+                                         long pstride) {
+  constexpr long L = kWinoLanes;
+  static_assert(L == 8, "the de-interleaving shuffles below are written for 8 lanes");
+  // Columns k in [klo, khi) have all of 4k - pw .. 4k + 3 - pw inside the row.
+  const long klo = std::min(Ws, (pw + 3) / 4);
+  const long khi = std::max(klo, std::min(Ws, IW + pw >= 4 ? (IW + pw - 4) / 4 + 1 : 0));
+  for (long r = 0; r < rows; r++) {
+    T* p = P0 + r * Ws;
+    const long ih = ih0 + r;
+    if (ih < 0 || ih >= IH) {
+      for (int q = 0; q < 4; q++) std::fill(p + q * pstride, p + q * pstride + Ws, (T)0);
+      continue;
+    }
+    const T* xr = xc + ih * IW;
+    auto at = [&](long c) { return c >= 0 && c < IW ? xr[c] : (T)0; };
+    for (long k = 0; k < klo; k++)
+      for (int q = 0; q < 4; q++) p[q * pstride + k] = at(4 * k + q - pw);
+    const T* src = xr - pw;
+    long k = klo;
+    for (; k + L <= khi; k += L) {
+      const WVec<T> a0 = wload<T>(src + 4 * k), a1 = wload<T>(src + 4 * k + L);
+      const WVec<T> a2 = wload<T>(src + 4 * k + 2 * L), a3 = wload<T>(src + 4 * k + 3 * L);
+      // Phase q of a0 a1 (lanes 0-3) and of a2 a3 (lanes 4-7).
+#define ADV_W4_PHASE(q)                                                                                 \
+  wstore<T>(p + (q) * pstride + k,                                                                     \
+            __builtin_shufflevector(                                                                   \
+                __builtin_shufflevector(a0, a1, q, 4 + q, 8 + q, 12 + q, q, 4 + q, 8 + q, 12 + q),     \
+                __builtin_shufflevector(a2, a3, q, 4 + q, 8 + q, 12 + q, q, 4 + q, 8 + q, 12 + q), 0, \
+                1, 2, 3, 8, 9, 10, 11))
+      ADV_W4_PHASE(0);
+      ADV_W4_PHASE(1);
+      ADV_W4_PHASE(2);
+      ADV_W4_PHASE(3);
+#undef ADV_W4_PHASE
+    }
+    for (; k < khi; k++)
+      for (int q = 0; q < 4; q++) p[q * pstride + k] = src[4 * k + q];
+    for (; k < Ws; k++)
+      for (int q = 0; q < 4; q++) p[q * pstride + k] = at(4 * k + q - pw);
+  }
+}
+
+// v[xi * xstride + l] = (B^T d B)[xi] for kWinoLanes tiles, d[r][j] = load(r, j).
+template <class T, class Load> inline void wino4_input_group(Load load, T* v, long xstride) {
+  WVec<T> t[6][6], d[6], o[6];
+  for (int j = 0; j < 6; j++) {
+    for (int r = 0; r < 6; r++) d[r] = load(r, j);
+    w4_bt<T>(d, o);
+    for (int i = 0; i < 6; i++) t[i][j] = o[i];
+  }
+  for (int i = 0; i < 6; i++) {
+    w4_bt<T>(t[i], o);
+    for (int j = 0; j < 6; j++) wstore<T>(v + (6 * i + j) * xstride, o[j]);
+  }
+}
+
+// V[xi * xstride + t] = (B^T d_t B)[xi] for the tiles of one tile row, kWinoLanes at a time, from
+// the split rows of its six input rows (column j of a tile: phase j % 4, shifted by j / 4). Whole
+// groups are stored (see wino_input_tiles).
+template <class T> inline void wino4_input_tiles(const T* P0, long pstride, long Ws, long groups, T* V, long xstride) {
+  for (long gi = 0; gi < groups; gi++) {
+    const long k0 = kWinoLanes * gi;
+    wino4_input_group<T>([&](int r, int j) { return wload<T>(P0 + (j & 3) * pstride + r * Ws + k0 + (j >> 2)); },
+                         V + k0, xstride);
+  }
+}
+
+// Rows of fewer than kWinoLanes tiles (TW = 3 for a 10x10 output, 2 for 8x8, 1 for 4x4) would
+// leave most lanes of the per-row transforms idle, so there the transforms run on groups of
+// consecutive tiles of the whole chunk, across tile rows and images ("staged"): the input tiles
+// are gathered straight from the input (wino4_gather_group); the output-gradient tiles of
+// backward-filter go through a tile-major buffer D[e * dstride + t] (e = the tile's element),
+// each row read once with masked loads and de-interleaved by 4 in registers; the output rows are
+// interleaved into a buffer Y and copied out. (A first staged input copied each row into a
+// zero-padded buffer and de-interleaved that: its 256-bit loads of the narrower stores stalled on
+// store forwarding, and for rows of 2-3 tiles most of each de-interleaved vector went unused.)
+inline bool wino4_staged(long TW) { return TW < kWinoLanes; }
+constexpr long kWino4RowWidth = 5 * kWinoLanes;
+
+// R = row xr (IW wide; null: a padding row) at columns -pw .., zero-padded to kWino4RowWidth:
+// 4 * 7 + 2 columns plus a vector's overrun.
+template <class T> inline void wino4_pad_row(const T* xr, long IW, long pw, bool relu, T* R) {
+  std::fill(R, R + kWino4RowWidth, (T)0);
+  if (!xr) return;
+  if (relu)
+    for (long c = 0; c < IW; c++) R[pw + c] = xr[c] > 0 ? xr[c] : (T)0;
+  else
+    std::copy(xr, xr + IW, R + pw);
+}
+
+// p[j][l] = x[4 l + j - pw] for l < kWinoLanes and j < cols (4 or 6): column j of tiles 0..7 of
+// row xr (IW wide, zero outside; null: a padding row; rectified where relu), an 8 x 4 transpose
+// (a second one, shifted by 4, gives columns 4 and 5). float reads the row with masked loads
+// straight into registers: going through a padded copy in memory (R, which double still uses)
+// made every vector load wait on the narrower stores that wrote it (store-forwarding stalls),
+// and the staged input ran 1.6x slower.
+template <class T> inline void wino4_deinterleave(const T* xr, long IW, long pw, bool relu, T* R, int cols,
+                                                  WVec<T>* p) {
+  constexpr long L = kWinoLanes;
+  static_assert(L == 8, "the de-interleaving below is written for 8 lanes");
+  if constexpr (sizeof(T) == 4) {
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), lim = _mm256_set1_epi32((int)IW);
+    for (int shift = 0; shift < (cols > 4 ? 2 : 1); shift++) {
+      __m256 a[4];
+      for (int k = 0; k < 4; k++) {
+        const long c0 = 8 * k + 4 * shift - pw;  // the first column of this vector
+        const __m256i col = _mm256_add_epi32(iota, _mm256_set1_epi32((int)c0));
+        const __m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(col, _mm256_set1_epi32(-1)), _mm256_cmpgt_epi32(lim, col));
+        // Masked-off lanes are not read, so the address may lie outside the row.
+        a[k] = xr ? _mm256_maskload_ps(reinterpret_cast<const float*>(xr) + c0, in) : _mm256_setzero_ps();
+        if (relu) a[k] = _mm256_max_ps(a[k], _mm256_setzero_ps());
+      }
+      // The 128-bit halves are rows of 4: pair rows k and k + 4, then transpose both 4x4 blocks.
+      const __m256 b0 = _mm256_permute2f128_ps(a[0], a[2], 0x20), b1 = _mm256_permute2f128_ps(a[0], a[2], 0x31);
+      const __m256 b2 = _mm256_permute2f128_ps(a[1], a[3], 0x20), b3 = _mm256_permute2f128_ps(a[1], a[3], 0x31);
+      const __m256 t0 = _mm256_unpacklo_ps(b0, b1), t1 = _mm256_unpackhi_ps(b0, b1);
+      const __m256 t2 = _mm256_unpacklo_ps(b2, b3), t3 = _mm256_unpackhi_ps(b2, b3);
+      const __m256 q[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE),
+                           _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE)};
+      for (int j = 0; j < 4 && 4 * shift + j < cols; j++) std::memcpy(&p[4 * shift + j], &q[j], sizeof(__m256));
+    }
+  } else {
+    wino4_pad_row<T>(xr, IW, pw, relu, R);
+    for (int shift = 0; shift < (cols > 4 ? 2 : 1); shift++) {
+      const T* src = R + 4 * shift;
+      WVec<T>* out = p + 4 * shift;
+      const WVec<T> a0 = wload<T>(src), a1 = wload<T>(src + L), a2 = wload<T>(src + 2 * L), a3 = wload<T>(src + 3 * L);
+#define ADV_W4_PHASE(q)                                                                                       \
+  if (4 * shift + (q) < cols)                                                                                \
+    out[q] = __builtin_shufflevector(                                                                        \
+        __builtin_shufflevector(a0, a1, q, 4 + q, 8 + q, 12 + q, q, 4 + q, 8 + q, 12 + q),                   \
+        __builtin_shufflevector(a2, a3, q, 4 + q, 8 + q, 12 + q, q, 4 + q, 8 + q, 12 + q), 0, 1, 2, 3, 8, 9, \
+        10, 11)
+      ADV_W4_PHASE(0);
+      ADV_W4_PHASE(1);
+      ADV_W4_PHASE(2);
+      ADV_W4_PHASE(3);
+#undef ADV_W4_PHASE
+    }
+  }
+}
+
+// o[i][j] = (A^T m A)[i][j] + bias for kWinoLanes tiles whose 36 transform-domain values are
+// M[xi * xstride], xi = 0..35.
+template <class T> inline void wino4_output_transform(const T* M, long xstride, const WVec<T>& b, WVec<T> o[4][4]) {
+  WVec<T> t[4][6], m[6], r[4];
+  for (int j = 0; j < 6; j++) {
+    for (int a = 0; a < 6; a++) m[a] = wload<T>(M + (6 * a + j) * xstride);
+    w4_at<T>(m, r);
+    for (int i = 0; i < 4; i++) t[i][j] = r[i];
+  }
+  for (int i = 0; i < 4; i++) {
+    w4_at<T>(t[i], r);
+    for (int j = 0; j < 4; j++) o[i][j] = r[j] + b;
+  }
+}
+
+// The output tiles of tile row th of one plane (see wino_output_tiles).
+template <class T> inline void wino4_output_tiles(const Wino4Shape& s, const T* M, long xstride, T bias, T* yc, long th) {
+  constexpr long L = kWinoLanes;
+  static_assert(L == 8, "the interleaving shuffles below are written for 8 lanes");
+  const long TW = s.TW(), oh = 4 * th, nrows = std::min(4L, s.OH - oh);
+  const WVec<T> b = (WVec<T>){} + bias;
+  for (long tw0 = 0; tw0 < TW; tw0 += L) {
+    WVec<T> o[4][4];
+    wino4_output_transform<T>(M + tw0, xstride, b, o);
+    const long cnt = std::min(L, TW - tw0);
+    if (cnt == L && 4 * (tw0 + L) <= s.OW) {
+      // Row i holds o[i][0..3] of lane 0, then of lane 1, ...: a 4-way interleave.
+      for (long i = 0; i < nrows; i++) {
+        T* row = yc + (oh + i) * s.OW + 4 * tw0;
+        const WVec<T> p01l = __builtin_shufflevector(o[i][0], o[i][1], 0, 8, 1, 9, 2, 10, 3, 11);
+        const WVec<T> p01h = __builtin_shufflevector(o[i][0], o[i][1], 4, 12, 5, 13, 6, 14, 7, 15);
+        const WVec<T> p23l = __builtin_shufflevector(o[i][2], o[i][3], 0, 8, 1, 9, 2, 10, 3, 11);
+        const WVec<T> p23h = __builtin_shufflevector(o[i][2], o[i][3], 4, 12, 5, 13, 6, 14, 7, 15);
+        wstore<T>(row, __builtin_shufflevector(p01l, p23l, 0, 1, 8, 9, 2, 3, 10, 11));
+        wstore<T>(row + L, __builtin_shufflevector(p01l, p23l, 4, 5, 12, 13, 6, 7, 14, 15));
+        wstore<T>(row + 2 * L, __builtin_shufflevector(p01h, p23h, 0, 1, 8, 9, 2, 3, 10, 11));
+        wstore<T>(row + 3 * L, __builtin_shufflevector(p01h, p23h, 4, 5, 12, 13, 6, 7, 14, 15));
+      }
+      continue;
+    }
+    // Right edge: tiles whose last columns lie outside the output.
+    for (long l = 0; l < cnt; l++) {
+      const long ow = 4 * (tw0 + l), ncols = std::min(4L, s.OW - ow);
+      for (long i = 0; i < nrows; i++)
+        for (long j = 0; j < ncols; j++) yc[(oh + i) * s.OW + ow + j] = o[i][j][l];
+    }
+  }
+}
+
+// The 2x2 / stride-2 max-pool of tile row th of one plane taken in the output transform (OH, OW
+// even): a 4x4 tile holds 4 pool windows, (a, b) = rows 2a, 2a + 1 and columns 2b, 2b + 1 of the
+// tile, pooled position (2 th + a, 2 tw + b). Scan order, NaN rule and indices as
+// wino_output_pool_tiles (and so as maxpool2x2_fwd). Windows of partial tiles (OH or OW = 2 mod 4)
+// that lie outside the output are skipped.
+template <class T> inline void wino4_output_pool_tiles(const Wino4Shape& s, const T* M, long xstride, T bias, T* yp,
+                                                       T* ip, long th) {
+  constexpr long L = kWinoLanes;
+  const long TW = s.TW(), OW = s.OW, PH = s.OH / 2, PW = OW / 2;
+  const WVec<T> b = (WVec<T>){} + bias;
+  WVec<T> lane;
+  for (long l = 0; l < L; l++) lane[l] = (T)(4 * l);
+  for (long tw0 = 0; tw0 < TW; tw0 += L) {
+    WVec<T> o[4][4];
+    wino4_output_transform<T>(M + tw0, xstride, b, o);
+    const long cnt = std::min(L, TW - tw0);
+    for (int a = 0; a < 2; a++) {
+      const long pr = 2 * th + a;
+      if (pr >= PH) break;
+      WVec<T> best[2], bi[2];
+      for (int wb = 0; wb < 2; wb++) {
+        const WVec<T> i0 = lane + (T)((4 * th + 2 * a) * OW + 4 * tw0 + 2 * wb);
+        const WVec<T>& v00 = o[2 * a][2 * wb];
+        const WVec<T>& v01 = o[2 * a][2 * wb + 1];
+        const WVec<T>& v10 = o[2 * a + 1][2 * wb];
+        const WVec<T>& v11 = o[2 * a + 1][2 * wb + 1];
+        WVec<T> bv = v00, bx = i0;
+        auto mk = (v01 > bv) | (v01 != v01);
+        bv = mk ? v01 : bv;
+        bx = mk ? i0 + (T)1 : bx;
+        mk = (v10 > bv) | (v10 != v10);
+        bv = mk ? v10 : bv;
+        bx = mk ? i0 + (T)OW : bx;
+        mk = (v11 > bv) | (v11 != v11);
+        bv = mk ? v11 : bv;
+        bx = mk ? i0 + (T)(OW + 1) : bx;
+        best[wb] = bv;
+        bi[wb] = bx;
+      }
+      T* yr = yp + pr * PW + 2 * tw0;
+      T* ir = ip + pr * PW + 2 * tw0;
+      if (cnt == L && 2 * (tw0 + L) <= PW) {
+        wstore<T>(yr, __builtin_shufflevector(best[0], best[1], 0, 8, 1, 9, 2, 10, 3, 11));
+        wstore<T>(yr + L, __builtin_shufflevector(best[0], best[1], 4, 12, 5, 13, 6, 14, 7, 15));
+        wstore<T>(ir, __builtin_shufflevector(bi[0], bi[1], 0, 8, 1, 9, 2, 10, 3, 11));
+        wstore<T>(ir + L, __builtin_shufflevector(bi[0], bi[1], 4, 12, 5, 13, 6, 14, 7, 15));
+        continue;
+      }
+      for (long l = 0; l < cnt; l++)
+        for (int wb = 0; wb < 2; wb++) {
+          if (2 * l + wb + 2 * tw0 >= PW) break;
+          yr[2 * l + wb] = best[wb][l];
+          ir[2 * l + wb] = bi[wb][l];
+        }
+    }
+  }
+}
+
+// Chunking as wino_plan, with 36 planes per tile.
+template <class T> inline WinoPlan wino4_plan(const Wino4Shape& s) {
+  const long TW = s.TW(), total = s.N * s.TH();
+  const long per_tile = 36 * (s.Cin + s.Cout) * (long)sizeof(T);
+  long tiles = std::max(ADV_WINO_BUDGET / per_tile, ADV_WINO_MIN_TILES);
+  long rows = std::max(1L, std::min(total, tiles / TW));
+  const long threads = pool_threads();
+  if (threads > 1) rows = std::min(rows, std::max(1L, (total + threads - 1) / threads));
+  WinoPlan p{rows, (total + rows - 1) / rows, 0};
+  p.ld = rows * TW + kWinoLanes;
+  return p;
+}
+
+// Input rows split per run of tile rows: 4 per tile row plus the 2 the last one overlaps.
+inline long wino4_split_rows_needed(const WinoPlan& p) { return 4 * p.rows + 2; }
+
+// V for kWinoLanes consecutive tiles t0.. of the chunk starting at tile row r0 (fewer where t0 + 8
+// > tiles), channel c, gathered straight from the input: a masked AVX2 gather per tile element
+// (zero outside the image), so narrow rows need neither split rows nor a staging copy.
+template <class T> void wino4_gather_group(const Wino4Shape& s, const T* in, long c, long r0, long t0, long tiles,
+                                           bool relu, T* v, long xstride) {
+  constexpr int L = (int)kWinoLanes;
+  const long TH = s.TH(), TW = s.TW(), IHW = s.IH * s.IW;
+  alignas(32) int off[L], row[L], col[L];
+  for (int l = 0; l < L; l++) {
+    const long t = t0 + l, r = r0 + t / TW, n = r / TH, ih = 4 * (r % TH) - s.ph, iw = 4 * (t % TW) - s.pw;
+    const bool tile = t < tiles;
+    row[l] = tile ? (int)ih : -(1 << 20);  // lanes past the chunk: a row no element reaches, all masked
+    col[l] = (int)iw;
+    off[l] = tile ? (int)((n * s.Cin + c) * IHW + ih * s.IW + iw) : 0;
+  }
+  if constexpr (sizeof(T) == 4) {
+    const __m256i offv = _mm256_load_si256((const __m256i*)off), rowv = _mm256_load_si256((const __m256i*)row);
+    const __m256i colv = _mm256_load_si256((const __m256i*)col), none = _mm256_set1_epi32(-1);
+    __m256i rin[6], cin[6];
+    for (int i = 0; i < 6; i++) {
+      const __m256i ri = _mm256_add_epi32(rowv, _mm256_set1_epi32(i)), ci = _mm256_add_epi32(colv, _mm256_set1_epi32(i));
+      rin[i] = _mm256_and_si256(_mm256_cmpgt_epi32(ri, none), _mm256_cmpgt_epi32(_mm256_set1_epi32((int)s.IH), ri));
+      cin[i] = _mm256_and_si256(_mm256_cmpgt_epi32(ci, none), _mm256_cmpgt_epi32(_mm256_set1_epi32((int)s.IW), ci));
+    }
+    const float* base = reinterpret_cast<const float*>(in);
+    wino4_input_group<T>([&](int r, int j) {
+      const __m256i idx = _mm256_add_epi32(offv, _mm256_set1_epi32((int)(r * s.IW + j)));
+      __m256 g = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, idx,
+                                          _mm256_castsi256_ps(_mm256_and_si256(rin[r], cin[j])), 4);
+      if (relu) g = _mm256_max_ps(g, _mm256_setzero_ps());
+      WVec<T> d;
+      std::memcpy(&d, &g, sizeof d);
+      return d;
+    }, v, xstride);
+  } else {
+    wino4_input_group<T>([&](int r, int j) {
+      WVec<T> d;
+      for (int l = 0; l < L; l++) {
+        const long ih = row[l] + r, iw = col[l] + j;
+        const T x = ih >= 0 && ih < s.IH && iw >= 0 && iw < s.IW ? in[off[l] + r * s.IW + j] : (T)0;
+        d[l] = relu && !(x > 0) ? (T)0 : x;
+      }
+      return d;
+    }, v, xstride);
+  }
+}
+
+// V of tile rows [r0, r1), as wino_input_chunk (relu_in likewise). Staged (gathered) where
+// wino4_staged(TW) and every offset into `in` fits the gather's 32-bit indices.
+template <class T> void wino4_input_chunk(const Wino4Shape& s, const T* in, long r0, long r1, long ld, T* P0,
+                                          long pstride, T* V, long vstride, bool relu_in) {
+  constexpr long L = kWinoLanes;
+  const long TH = s.TH(), TW = s.TW(), Ws = s.split_width(), IHW = s.IH * s.IW, groups = s.TWr() / L;
+  const bool staged = wino4_staged(TW) && s.N * s.Cin * IHW <= 0x7fffffffL;
+  const long tiles = (r1 - r0) * TW;
+  for (long c = 0; c < s.Cin; c++) {
+    if (staged) {
+      for (long t0 = 0; t0 < tiles; t0 += L)
+        wino4_gather_group<T>(s, in, c, r0, t0, tiles, relu_in, V + c * ld + t0, vstride);
+      continue;
+    }
+    for (long ra = r0; ra < r1;) {
+      const long n = ra / TH, th0 = ra % TH, rb = std::min(r1, (n + 1) * TH), rows = 4 * (rb - ra) + 2;
+      wino4_split_rows<T>(in + (n * s.Cin + c) * IHW, s.IH, s.IW, s.pw, Ws, 4 * th0 - s.ph, rows, P0, pstride);
+      if (relu_in)
+        for (int q = 0; q < 4; q++) {
+          T* p = P0 + q * pstride;
+          for (long i = 0; i < rows * Ws; i++) p[i] = p[i] > 0 ? p[i] : (T)0;
+        }
+      for (long r = ra; r < rb; r++)
+        wino4_input_tiles<T>(P0 + 4 * (r - ra) * Ws, pstride, Ws, groups, V + c * ld + (r - r0) * TW, vstride);
+      ra = rb;
+    }
+  }
+}
+
+// Staged output of one output channel's tiles of a chunk (see wino4_staged): the rows, or with
+// pool_idx the pooled rows and indices, of the chunk's tiles interleaved into Y (rows ystride
+// apart), then copied into the plane(s).
+template <class T> void wino4_output_staged(const Wino4Shape& s, const T* M, long xstride, T bias, long r0, long r1,
+                                            T* Y, long ystride, T* out, T* pool_idx, long k) {
+  constexpr long L = kWinoLanes;
+  const long TH = s.TH(), TW = s.TW(), OW = s.OW, OHW = s.OH * OW, tiles = (r1 - r0) * TW;
+  const WVec<T> b = (WVec<T>){} + bias;
+  for (long t0 = 0; t0 < tiles; t0 += L) {
+    WVec<T> o[4][4];
+    wino4_output_transform<T>(M + t0, xstride, b, o);
+    if (!pool_idx) {
+      for (int i = 0; i < 4; i++) {
+        T* row = Y + i * ystride + 4 * t0;
+        const WVec<T> p01l = __builtin_shufflevector(o[i][0], o[i][1], 0, 8, 1, 9, 2, 10, 3, 11);
+        const WVec<T> p01h = __builtin_shufflevector(o[i][0], o[i][1], 4, 12, 5, 13, 6, 14, 7, 15);
+        const WVec<T> p23l = __builtin_shufflevector(o[i][2], o[i][3], 0, 8, 1, 9, 2, 10, 3, 11);
+        const WVec<T> p23h = __builtin_shufflevector(o[i][2], o[i][3], 4, 12, 5, 13, 6, 14, 7, 15);
+        wstore<T>(row, __builtin_shufflevector(p01l, p23l, 0, 1, 8, 9, 2, 3, 10, 11));
+        wstore<T>(row + L, __builtin_shufflevector(p01l, p23l, 4, 5, 12, 13, 6, 7, 14, 15));
+        wstore<T>(row + 2 * L, __builtin_shufflevector(p01h, p23h, 0, 1, 8, 9, 2, 3, 10, 11));
+        wstore<T>(row + 3 * L, __builtin_shufflevector(p01h, p23h, 4, 5, 12, 13, 6, 7, 14, 15));
+      }
+      continue;
+    }
+    WVec<T> base;  // each lane's tile's top-left index in its OH x OW plane
+    for (long l = 0; l < L; l++) {
+      const long t = t0 + l, r = r0 + t / TW;
+      base[l] = (T)(4 * (r % TH) * OW + 4 * (t % TW));
+    }
+    for (int a = 0; a < 2; a++) {
+      WVec<T> best[2], bi[2];
+      for (int wb = 0; wb < 2; wb++) {
+        const WVec<T> i0 = base + (T)(2 * a * OW + 2 * wb);
+        const WVec<T>& v01 = o[2 * a][2 * wb + 1];
+        const WVec<T>& v10 = o[2 * a + 1][2 * wb];
+        const WVec<T>& v11 = o[2 * a + 1][2 * wb + 1];
+        WVec<T> bv = o[2 * a][2 * wb], bx = i0;
+        auto mk = (v01 > bv) | (v01 != v01);
+        bv = mk ? v01 : bv;
+        bx = mk ? i0 + (T)1 : bx;
+        mk = (v10 > bv) | (v10 != v10);
+        bv = mk ? v10 : bv;
+        bx = mk ? i0 + (T)OW : bx;
+        mk = (v11 > bv) | (v11 != v11);
+        bv = mk ? v11 : bv;
+        bx = mk ? i0 + (T)(OW + 1) : bx;
+        best[wb] = bv;
+        bi[wb] = bx;
+      }
+      T* yv = Y + a * ystride + 2 * t0;
+      T* yi = Y + (2 + a) * ystride + 2 * t0;
+      wstore<T>(yv, __builtin_shufflevector(best[0], best[1], 0, 8, 1, 9, 2, 10, 3, 11));
+      wstore<T>(yv + L, __builtin_shufflevector(best[0], best[1], 4, 12, 5, 13, 6, 14, 7, 15));
+      wstore<T>(yi, __builtin_shufflevector(bi[0], bi[1], 0, 8, 1, 9, 2, 10, 3, 11));
+      wstore<T>(yi + L, __builtin_shufflevector(bi[0], bi[1], 4, 12, 5, 13, 6, 14, 7, 15));
+    }
+  }
+  for (long r = r0; r < r1; r++) {
+    const long n = r / TH, th = r % TH, t = (r - r0) * TW;
+    if (pool_idx) {
+      const long PH = s.OH / 2, PW = OW / 2, plane = (n * s.Cout + k) * (OHW / 4);
+      for (int a = 0; a < 2 && 2 * th + a < PH; a++) {
+        std::memcpy(out + plane + (2 * th + a) * PW, Y + a * ystride + 2 * t, sizeof(T) * PW);
+        std::memcpy(pool_idx + plane + (2 * th + a) * PW, Y + (2 + a) * ystride + 2 * t, sizeof(T) * PW);
+      }
+      continue;
+    }
+    T* yc = out + (n * s.Cout + k) * OHW;
+    for (long i = 0; i < std::min(4L, s.OH - 4 * th); i++)
+      std::memcpy(yc + (4 * th + i) * OW, Y + i * ystride + 4 * t, sizeof(T) * OW);
+  }
+}
+
+// wino_conv with F(4x4): filters already transformed into U[36][Cout][Cin]; relu_in, mask and
+// pool_idx as there.
+template <class T> void wino4_conv(const Wino4Shape& s, const T* in, const T* U, const T* bias, T* out, bool relu_in,
+                                   const T* mask, T* pool_idx = nullptr) {
+  const WinoPlan plan = wino4_plan<T>(s);
+  const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
+  const long OHW = s.OH * s.OW;
+  const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
+  const long pstride = wino4_split_rows_needed(plan) * Ws;
+  const bool staged = wino4_staged(TW);
+  const long ystride = 4 * ld;
+  const int threads = pool_threads();
+  const bool outer = plan.chunks >= threads && threads > 1;
+  parallel_for(plan.chunks, [&](long ch) {
+    const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
+    T* P0 = wino_scratch<T>(1, 4 * pstride + (staged ? 4 * ystride : 0));
+    T* Y = P0 + 4 * pstride;
+    T* V = wino_scratch<T>(2, 36 * vstride);
+    T* M = wino_scratch<T>(3, 36 * mstride);
+    wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, V, vstride, relu_in);
+    for (int xi = 0; xi < 36; xi++)
+      gemm_auto<T>(!outer, false, false, s.Cout, tiles, s.Cin, 1, U + xi * s.Cout * s.Cin, s.Cin, V + xi * vstride, ld,
+                   0, M + xi * mstride, ld);
+    for (long k = 0; k < s.Cout; k++) {
+      const T b = bias ? bias[k] : (T)0;
+      if (staged) wino4_output_staged<T>(s, M + k * ld, mstride, b, r0, r1, Y, ystride, out, pool_idx, k);
+      for (long r = r0; r < r1; r++) {
+        const long n = r / TH, th = r % TH;
+        if (pool_idx) {
+          if (staged) continue;
+          const long plane = (n * s.Cout + k) * (OHW / 4);
+          wino4_output_pool_tiles<T>(s, M + k * ld + (r - r0) * TW, mstride, b, out + plane, pool_idx + plane, th);
+          continue;
+        }
+        if (!staged)
+          wino4_output_tiles<T>(s, M + k * ld + (r - r0) * TW, mstride, b, out + (n * s.Cout + k) * OHW, th);
+        if (mask) {
+          const long q0 = (n * s.Cout + k) * OHW + 4 * th * s.OW, q1 = q0 + std::min(4L, s.OH - 4 * th) * s.OW;
+          for (long q = q0; q < q1; q++) out[q] = mask[q] > 0 ? out[q] : (T)0;
+        }
+      }
+    }
+  }, outer);
+}
+
+// ---- backward-filter (as wino_bwd_filter: dU[xi] += dM[xi] V[xi]^T, gw = G^T dU G) ------------
+
+// d[xi * xstride + l] = (A gY A^T)[xi] for kWinoLanes tiles, gY[r][c] read at at(r, c).
+template <class T, class At> inline void wino4_grad_group(At at, T* d, long xstride) {
+  WVec<T> z[6][4], a[4], o[6];
+  for (int c = 0; c < 4; c++) {
+    for (int r = 0; r < 4; r++) a[r] = wload<T>(at(r, c));
+    w4_a<T>(a, o);
+    for (int i = 0; i < 6; i++) z[i][c] = o[i];
+  }
+  for (int i = 0; i < 6; i++) {
+    w4_a<T>(z[i], o);
+    for (int j = 0; j < 6; j++) wstore<T>(d + (6 * i + j) * xstride, o[j]);
+  }
+}
+
+// gw[o][i][3x3] = G^T dU[.][o][i] G, dU laid out [36][Cout][Cin]; vectorized across input channels.
+template <class T> void wino4_filter_grad_transform(const T* dU, long Cout, long Cin, T* gw) {
+  constexpr long L = kWinoLanes;
+  const long plane = Cout * Cin;
+  parallel_items(Cout, Cin * 72, [&](long o) {
+    for (long i0 = 0; i0 < Cin; i0 += L) {
+      const long cnt = std::min(L, Cin - i0);
+      WVec<T> u[36], t[3][6], x[6], r[3];
+      const T* src = dU + o * Cin + i0;
+      for (int xi = 0; xi < 36; xi++) {
+        if (cnt == L) {
+          u[xi] = wload<T>(src + xi * plane);
+        } else {
+          u[xi] = (WVec<T>){};
+          for (long l = 0; l < cnt; l++) u[xi][l] = src[xi * plane + l];
+        }
+      }
+      for (int j = 0; j < 6; j++) {
+        for (int a = 0; a < 6; a++) x[a] = u[6 * a + j];
+        w4_gt<T>(x, r);
+        for (int a = 0; a < 3; a++) t[a][j] = r[a];
+      }
+      T* dst = gw + (o * Cin + i0) * 9;
+      for (int a = 0; a < 3; a++) {
+        w4_gt<T>(t[a], r);
+        for (long l = 0; l < cnt; l++)
+          for (int b = 0; b < 3; b++) dst[l * 9 + 3 * a + b] = r[b][l];
+      }
+    }
+  });
+}
+
+// The weight gradient of the forward convolution of shape s, deterministic as wino_bwd_filter.
+template <class T> void wino4_bwd_filter(const Wino4Shape& s, const T* in, const T* gy, T* gw, bool relu_in) {
+  const WinoPlan plan = wino4_plan<T>(s);
+  const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
+  const long OHW = s.OH * s.OW, groups = s.TWr() / kWinoLanes, usize = 36 * s.Cout * s.Cin;
+  const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
+  const long pstride = wino4_split_rows_needed(plan) * Ws, gstride = 4 * Ws;
+  const bool staged = wino4_staged(TW);
+  const long dstride = wino_plane_stride<T>(ld);
+  const int threads = pool_threads();
+  const bool outer = plan.chunks >= threads && threads > 1;
+  const long parts = outer ? threads : 1;
+  T* dU = wino_scratch<T>(0, parts * usize);
+  parallel_for(parts, [&](long part) {
+    const long c0 = part * plan.chunks / parts, c1 = (part + 1) * plan.chunks / parts;
+    T* P0 = wino_scratch<T>(1, 4 * pstride + 4 * gstride + (staged ? 16 * dstride : 0));  // 4 gstride > kWino4RowWidth
+    T* G0 = P0 + 4 * pstride;  // the output gradient's four rows of one tile row
+    T* D = G0 + 4 * gstride;
+    T* V = wino_scratch<T>(2, 36 * vstride);
+    T* dM = wino_scratch<T>(3, 36 * mstride);
+    for (long ch = c0; ch < c1; ch++) {
+      const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
+      wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, V, vstride, relu_in);
+      for (long k = 0; k < s.Cout; k++) {
+        for (long r = r0; r < r1; r++) {
+          const long n = r / TH, th = r % TH;
+          if (staged) {  // the tiles' 4x4 elements gathered tile-major, as the input's (wino4_staged)
+            for (int i = 0; i < 4; i++) {
+              const long oh = 4 * th + i;
+              WVec<T> cols[4];
+              wino4_deinterleave<T>(oh < s.OH ? gy + (n * s.Cout + k) * OHW + oh * s.OW : nullptr, s.OW, 0, false, G0, 4,
+                                    cols);
+              for (int j = 0; j < 4; j++) wstore<T>(D + (4 * i + j) * dstride + (r - r0) * TW, cols[j]);
+            }
+            continue;
+          }
+          wino4_split_rows<T>(gy + (n * s.Cout + k) * OHW, s.OH, s.OW, 0, Ws, 4 * th, 4, G0, gstride);
+          for (long gi = 0; gi < groups; gi++) {
+            const long k0 = kWinoLanes * gi;
+            wino4_grad_group<T>([&](int i, int c) { return G0 + c * gstride + i * Ws + k0; },
+                                dM + k * ld + (r - r0) * TW + k0, mstride);
+          }
+        }
+        if (staged)
+          for (long t0 = 0; t0 < tiles; t0 += kWinoLanes)
+            wino4_grad_group<T>([&](int i, int c) { return D + (4 * i + c) * dstride + t0; }, dM + k * ld + t0,
+                                mstride);
+      }
+      for (int xi = 0; xi < 36; xi++)
+        gemm_auto<T>(!outer, false, true, s.Cout, s.Cin, tiles, 1, dM + xi * mstride, ld, V + xi * vstride, ld,
+                     ch == c0 ? (T)0 : (T)1, dU + part * usize + xi * s.Cout * s.Cin, s.Cin);
+    }
+  }, outer);
+  if (parts > 1)
+    parallel_range(usize, kParallelGrain, [&](long b, long e) {
+      for (long q = 1; q < parts; q++)
+        for (long i = b; i < e; i++) dU[i] += dU[q * usize + i];
+    });
+  wino4_filter_grad_transform<T>(dU, s.Cout, s.Cin, gw);
+}
+
+}  // namespace adv
