@@ -1,6 +1,7 @@
 // Pooling, upsampling and batch normalisation over NCHW tensors.
 #pragma once
 #include "advmia_common.h"
+#include "advmia_elementwise.h"
 #include "advmia_pool.h"
 
 namespace adv {
@@ -250,10 +251,52 @@ template <class T> int upsample_impl(bool backward, int mode, bool ac, long N, l
   return 0;
 }
 
+// Batch norm walks blocks of channels image-major: for each image the block's planes are one
+// contiguous run of cb*HW elements. Walking one channel at a time instead reads N planes C*HW
+// elements apart; on MobileNetV2's 4x4 and 8x8 planes (one or four cache lines) each of those is a
+// separate miss the prefetcher cannot follow, and the kernel waited on memory. The block is sized
+// so that the arrays it re-reads (x for the variance and normalise passes, x / gy / y for the
+// backward's second pass) come back from L2 rather than memory. Each channel's sums still add one
+// plane at a time in image order, so the result does not depend on the block size or the thread
+// count.
+constexpr long kBnMaxBlock = 64;
+
+inline long bn_channel_block(long N, long C, long HW, long arrays, long elem) {
+  const long budget = 512L * 1024;  // half of a 2 MiB L2: leaves room for the other streams
+  long cb = budget / std::max(1L, N * HW * arrays * elem);
+  cb = std::max(1L, std::min(cb, kBnMaxBlock));
+  // Keep every thread busy on narrow layers; the block size does not change the result.
+  const long threads = pool_threads();
+  cb = std::min(cb, std::max(1L, (C + threads - 1) / threads));
+  return std::min(cb, C);
+}
+
+// The fused activation (U_RELU / U_RELU6, or -1 for none) applied to a normalised value.
+template <int ACT, class T> inline T bn_act(T v) {
+  if (ACT == U_RELU) return v > 0 ? v : (T)0;
+  if (ACT == U_RELU6) return v < 0 ? (T)0 : (v > 6 ? (T)6 : v);
+  return v;
+}
+
+// The gradient that reaches the normalised value, given the activation's output y: exact for
+// these two activations (y > 0 iff the input was > 0, y < 6 iff it was < 6).
+template <int ACT, class T> inline T bn_act_grad(T g, T y) {
+  if (ACT == U_RELU) return y > 0 ? g : (T)0;
+  // Two selects rather than one on (y > 0 && y < 6): GCC treated the short circuit as control
+  // flow and left the backward's loops scalar (the training backward ran 4x slower).
+  if (ACT == U_RELU6) {
+    const T h = y > 0 ? g : (T)0;
+    return y < 6 ? h : (T)0;
+  }
+  return g;
+}
+
 // Training mode normalises with batch statistics and updates the running ones; eval mode uses
-// the running ones. Both save (mean, 1/std) for the backward pass.
-template <class T> int bn_fwd_impl(bool training, long N, long C, long HW, double momentum, double eps, long xa,
-                                   long ga, long ba, long rma, long rva, long ya, long sma, long sia) {
+// the running ones. Both save (mean, 1/std) for the backward pass. ACT is applied to the output
+// in the same pass, so a following ReLU / ReLU6 costs no extra read and write of the tensor.
+template <int ACT, class T> int bn_fwd_act(bool training, long N, long C, long HW, double momentum, double eps,
+                                           long xa, long ga, long ba, long rma, long rva, long ya, long sma,
+                                           long sia) {
   const T* x = ptr<const T>(xa);
   const T* gamma = ptr<const T>(ga);
   const T* beta = ptr<const T>(ba);
@@ -263,51 +306,90 @@ template <class T> int bn_fwd_impl(bool training, long N, long C, long HW, doubl
   T* sm = ptr<T>(sma);
   T* si = ptr<T>(sia);
   const long M = N * HW;
-  parallel_items(C, 3 * M, [&](long c) {
-    double mean, var;
+  const long cb = bn_channel_block(N, C, HW, 1, (long)sizeof(T));
+  const long blocks = (C + cb - 1) / cb;
+  parallel_items(blocks, 3 * M * cb, [&](long b) {
+    const long c0 = b * cb, nc = std::min(cb, C - c0);
+    double mean[kBnMaxBlock], acc[kBnMaxBlock];
+    T scale[kBnMaxBlock], shift[kBnMaxBlock];
     if (training) {
       // Double accumulators, vectorized across lanes (omp simd permits the reassociation);
       // a sequential double sum ran at one add per 4 cycles and dominated this kernel.
-      double s = 0;
+      for (long j = 0; j < nc; j++) acc[j] = 0;
       for (long n = 0; n < N; n++) {
-        const T* p = x + (n * C + c) * HW;
+        const T* p0 = x + (n * C + c0) * HW;
+        for (long j = 0; j < nc; j++) {
+          const T* p = p0 + j * HW;
+          double s = 0;
 #pragma omp simd reduction(+ : s)
-        for (long i = 0; i < HW; i++) s += p[i];
+          for (long i = 0; i < HW; i++) s += p[i];
+          acc[j] += s;
+        }
       }
-      mean = s / M;
-      double q = 0;
+      for (long j = 0; j < nc; j++) { mean[j] = acc[j] / M; acc[j] = 0; }
       for (long n = 0; n < N; n++) {
-        const T* p = x + (n * C + c) * HW;
+        const T* p0 = x + (n * C + c0) * HW;
+        for (long j = 0; j < nc; j++) {
+          const T* p = p0 + j * HW;
+          const double mu = mean[j];
+          double q = 0;
 #pragma omp simd reduction(+ : q)
-        for (long i = 0; i < HW; i++) { double d = p[i] - mean; q += d * d; }
+          for (long i = 0; i < HW; i++) { double d = p[i] - mu; q += d * d; }
+          acc[j] += q;
+        }
       }
-      var = q / M;
-      if (rm && rv) {
-        rm[c] = (T)((1 - momentum) * rm[c] + momentum * mean);
-        double unbiased = M > 1 ? q / (M - 1) : var;
-        rv[c] = (T)((1 - momentum) * rv[c] + momentum * unbiased);
-      }
-    } else {
-      mean = rm[c];
-      var = rv[c];
     }
-    double inv = 1.0 / std::sqrt(var + eps);
-    sm[c] = (T)mean;
-    si[c] = (T)inv;
-    T scale = (T)((gamma ? gamma[c] : 1.0) * inv);
-    T shift = (T)((beta ? beta[c] : 0.0) - mean * (gamma ? gamma[c] : 1.0) * inv);
+    for (long j = 0; j < nc; j++) {
+      const long c = c0 + j;
+      double mu, var;
+      if (training) {
+        mu = mean[j];
+        var = acc[j] / M;
+        if (rm && rv) {
+          rm[c] = (T)((1 - momentum) * rm[c] + momentum * mu);
+          double unbiased = M > 1 ? acc[j] / (M - 1) : var;
+          rv[c] = (T)((1 - momentum) * rv[c] + momentum * unbiased);
+        }
+      } else {
+        mu = rm[c];
+        var = rv[c];
+      }
+      double inv = 1.0 / std::sqrt(var + eps);
+      sm[c] = (T)mu;
+      si[c] = (T)inv;
+      scale[j] = (T)((gamma ? gamma[c] : 1.0) * inv);
+      shift[j] = (T)((beta ? beta[c] : 0.0) - mu * (gamma ? gamma[c] : 1.0) * inv);
+    }
     for (long n = 0; n < N; n++) {
-      const T* p = x + (n * C + c) * HW;
-      T* q = y + (n * C + c) * HW;
-      for (long i = 0; i < HW; i++) q[i] = p[i] * scale + shift;
+      const T* p0 = x + (n * C + c0) * HW;
+      T* q0 = y + (n * C + c0) * HW;
+      for (long j = 0; j < nc; j++) {
+        const T* p = p0 + j * HW;
+        T* q = q0 + j * HW;
+        const T sc = scale[j], sh = shift[j];
+#pragma omp simd
+        for (long i = 0; i < HW; i++) q[i] = bn_act<ACT, T>(p[i] * sc + sh);
+      }
     }
   });
   return 0;
 }
 
-template <class T> int bn_bwd_impl(bool training, long N, long C, long HW, long xa, long gya, long ga, long sma,
-                                   long sia, long gxa, long gga, long gba) {
+template <class T> int bn_fwd_impl(bool training, int act, long N, long C, long HW, double momentum, double eps,
+                                   long xa, long ga, long ba, long rma, long rva, long ya, long sma, long sia) {
+  switch (act) {
+    case U_RELU: return bn_fwd_act<U_RELU, T>(training, N, C, HW, momentum, eps, xa, ga, ba, rma, rva, ya, sma, sia);
+    case U_RELU6: return bn_fwd_act<U_RELU6, T>(training, N, C, HW, momentum, eps, xa, ga, ba, rma, rva, ya, sma, sia);
+    default: return bn_fwd_act<-1, T>(training, N, C, HW, momentum, eps, xa, ga, ba, rma, rva, ya, sma, sia);
+  }
+}
+
+// gy is the gradient of the activation's output y (ACT >= 0; y unused otherwise): the mask is
+// applied as gy is read, so the fused activation's backward needs no tensor of its own.
+template <int ACT, class T> int bn_bwd_act(bool training, long N, long C, long HW, long xa, long ya, long gya, long ga,
+                                           long sma, long sia, long gxa, long gga, long gba) {
   const T* x = ptr<const T>(xa);
+  const T* yv = ptr<const T>(ya);
   const T* gy = ptr<const T>(gya);
   const T* gamma = ptr<const T>(ga);
   const T* sm = ptr<const T>(sma);
@@ -316,43 +398,92 @@ template <class T> int bn_bwd_impl(bool training, long N, long C, long HW, long 
   T* gg = ptr<T>(gga);
   T* gb = ptr<T>(gba);
   const long M = N * HW;
-  parallel_items(C, 4 * M, [&](long c) {
-    const double mean = sm[c], inv = si[c];
-    // sum(gy * xhat) = inv * sum(gy * (x - mean)): the scale comes out of the loop.
-    double sum_gy = 0, sum_gy_xc = 0;
+  const bool sums = training || gg || gb;
+  const long arrays = (sums ? 2 : 1) + (ACT >= 0 ? 1 : 0);
+  const long cb = bn_channel_block(N, C, HW, arrays, (long)sizeof(T));
+  const long blocks = (C + cb - 1) / cb;
+  parallel_items(blocks, 4 * M * cb, [&](long b) {
+    const long c0 = b * cb, nc = std::min(cb, C - c0);
+    double sgy[kBnMaxBlock], sxc[kBnMaxBlock];
+    for (long j = 0; j < nc; j++) { sgy[j] = 0; sxc[j] = 0; }
     // An eval-mode input gradient (every attack step) needs neither sum: skipping the pass saves
     // a full read of x and gy per layer.
-    if (training || gg || gb) {
+    if (sums) {
+      T* mbuf = ACT >= 0 && !gx ? scratch_row<T>(HW) : nullptr;
       for (long n = 0; n < N; n++) {
-        const T* gp = gy + (n * C + c) * HW;
-        const T* xp = x + (n * C + c) * HW;
-#pragma omp simd reduction(+ : sum_gy, sum_gy_xc)
-        for (long i = 0; i < HW; i++) {
-          sum_gy += gp[i];
-          sum_gy_xc += (double)gp[i] * ((double)xp[i] - mean);
+        const long off = (n * C + c0) * HW;
+        for (long j = 0; j < nc; j++) {
+          const T* gp = gy + off + j * HW;
+          const T* xp = x + off + j * HW;
+          const T* yp = ACT >= 0 ? yv + off + j * HW : nullptr;
+          const double mean = sm[c0 + j];
+          // sum(gy * xhat) = inv * sum(gy * (x - mean)): the scale comes out of the loop.
+          // The masked gradient is written out first (into gx's plane, which the second pass
+          // reads back from cache and overwrites): with the mask's selects inside the float64
+          // reduction GCC left the loop scalar.
+          const T* g = gp;
+          if (ACT >= 0) {
+            T* dst = gx ? gx + off + j * HW : mbuf;
+#pragma omp simd
+            for (long i = 0; i < HW; i++) dst[i] = bn_act_grad<ACT, T>(gp[i], yp[i]);
+            g = dst;
+          }
+          double s_gy = 0, s_xc = 0;
+#pragma omp simd reduction(+ : s_gy, s_xc)
+          for (long i = 0; i < HW; i++) {
+            s_gy += g[i];
+            s_xc += (double)g[i] * ((double)xp[i] - mean);
+          }
+          sgy[j] += s_gy;
+          sxc[j] += s_xc;
         }
       }
     }
-    const double sum_gy_xhat = sum_gy_xc * inv;
-    if (gg) gg[c] = (T)sum_gy_xhat;
-    if (gb) gb[c] = (T)sum_gy;
+    for (long j = 0; j < nc; j++) {
+      const double sum_gy_xhat = sxc[j] * (double)si[c0 + j];
+      if (gg) gg[c0 + j] = (T)sum_gy_xhat;
+      if (gb) gb[c0 + j] = (T)sgy[j];
+    }
     if (!gx) return;
-    const double gam = gamma ? gamma[c] : 1.0;
     for (long n = 0; n < N; n++) {
-      const T* gp = gy + (n * C + c) * HW;
-      const T* xp = x + (n * C + c) * HW;
-      T* op = gx + (n * C + c) * HW;
-      if (training) {
-        // k * (M * gy - sum_gy - xhat * sum_gy_xhat), with the per-channel factors hoisted.
-        const double k = gam * inv / M, kg = k * M, kx = k * sum_gy_xhat * inv, k0 = k * sum_gy;
-        for (long i = 0; i < HW; i++) op[i] = (T)(kg * (double)gp[i] - kx * ((double)xp[i] - mean) - k0);
-      } else {
-        const T k = (T)(gam * inv);
-        for (long i = 0; i < HW; i++) op[i] = gp[i] * k;
+      const long off = (n * C + c0) * HW;
+      for (long j = 0; j < nc; j++) {
+        const long c = c0 + j;
+        const T* gp = gy + off + j * HW;
+        const T* xp = x + off + j * HW;
+        const T* yp = ACT >= 0 ? yv + off + j * HW : nullptr;
+        T* op = gx + off + j * HW;
+        const double mean = sm[c], inv = si[c];
+        const double gam = gamma ? gamma[c] : 1.0;
+        if (training) {
+          // k * (M * gy - sum_gy - xhat * sum_gy_xhat), with the per-channel factors hoisted.
+          const double sum_gy_xhat = sxc[j] * inv;
+          const double k = gam * inv / M, kg = k * M, kx = k * sum_gy_xhat * inv, k0 = k * sgy[j];
+          // Training always ran the sum pass, which left the masked gradient in op.
+          const T* g = ACT >= 0 ? op : gp;
+#pragma omp simd
+          for (long i = 0; i < HW; i++) op[i] = (T)(kg * (double)g[i] - kx * ((double)xp[i] - mean) - k0);
+        } else {
+          const T k = (T)(gam * inv);
+#pragma omp simd
+          for (long i = 0; i < HW; i++) {
+            const T g = ACT >= 0 ? bn_act_grad<ACT, T>(gp[i], yp[i]) : gp[i];
+            op[i] = g * k;
+          }
+        }
       }
     }
   });
   return 0;
+}
+
+template <class T> int bn_bwd_impl(bool training, int act, long N, long C, long HW, long xa, long ya, long gya,
+                                   long ga, long sma, long sia, long gxa, long gga, long gba) {
+  switch (act) {
+    case U_RELU: return bn_bwd_act<U_RELU, T>(training, N, C, HW, xa, ya, gya, ga, sma, sia, gxa, gga, gba);
+    case U_RELU6: return bn_bwd_act<U_RELU6, T>(training, N, C, HW, xa, ya, gya, ga, sma, sia, gxa, gga, gba);
+    default: return bn_bwd_act<-1, T>(training, N, C, HW, xa, ya, gya, ga, sma, sia, gxa, gga, gba);
+  }
 }
 
 }  // namespace adv
@@ -405,11 +536,16 @@ inline int adv_upsample(int dt, int backward, int mode, int align_corners, long 
 
 // gamma/beta may be 0 (no affine); running stats may be 0 in training without tracking.
 // cn is the smallest length among the per-channel buffers passed (gamma, beta, running and saved
-// statistics); each must hold C values.
-inline int adv_batchnorm_fwd(int dt, int training, long N, long C, long HW, long cn, double momentum, double eps, long x, long xn,
-                             long gamma, long beta, long rmean, long rvar, long y, long yn, long smean, long sinv) {
+// statistics); each must hold C values. act: -1 for none, or U_RELU / U_RELU6 applied to y in the
+// same pass.
+inline int adv_batchnorm_fwd(int dt, int training, int act, long N, long C, long HW, long cn, double momentum,
+                             double eps, long x, long xn, long gamma, long beta, long rmean, long rvar, long y, long yn,
+                             long smean, long sinv) {
   int rc = 0;
   const char* name = "batchnorm_fwd";
+  if (act != -1 && act != adv::U_RELU && act != adv::U_RELU6)
+    return adv::fail("batchnorm_fwd: activation code %d is none of -1, ReLU (%d), ReLU6 (%d)", act, adv::U_RELU,
+                     adv::U_RELU6);
   ADV_CHECK_NONNEG(name, "N", N);
   ADV_CHECK_POS(name, "C", C);
   ADV_CHECK_POS(name, "HW", HW);
@@ -421,25 +557,34 @@ inline int adv_batchnorm_fwd(int dt, int training, long N, long C, long HW, long
   ADV_CHECK_BUF(name, "input", x, xn, N * C * HW);
   ADV_CHECK_BUF(name, "output", y, yn, N * C * HW);
   if (rc) return rc;
-  ADV_DISPATCH(name, dt, adv::bn_fwd_impl, training != 0, N, C, HW, momentum, eps, x, gamma, beta, rmean, rvar, y, smean, sinv);
+  ADV_DISPATCH(name, dt, adv::bn_fwd_impl, training != 0, act, N, C, HW, momentum, eps, x, gamma, beta, rmean, rvar, y,
+               smean, sinv);
 }
 
 // cn: the smallest length among the per-channel buffers passed (gamma, saved statistics, ggamma,
-// gbeta). gx, ggamma and gbeta may be 0 to skip them.
-inline int adv_batchnorm_bwd(int dt, int training, long N, long C, long HW, long cn, long x, long xn, long gy, long gyn,
-                             long gamma, long smean, long sinv, long gx, long gxn, long ggamma, long gbeta) {
+// gbeta). gx, ggamma and gbeta may be 0 to skip them. act (-1, U_RELU or U_RELU6) names the
+// activation fused into the forward pass; with one, gy is the gradient of its output y, from
+// which the mask is read.
+inline int adv_batchnorm_bwd(int dt, int training, int act, long N, long C, long HW, long cn, long x, long xn, long y,
+                             long yn, long gy, long gyn, long gamma, long smean, long sinv, long gx, long gxn,
+                             long ggamma, long gbeta) {
   int rc = 0;
   const char* name = "batchnorm_bwd";
+  if (act != -1 && act != adv::U_RELU && act != adv::U_RELU6)
+    return adv::fail("batchnorm_bwd: activation code %d is none of -1, ReLU (%d), ReLU6 (%d)", act, adv::U_RELU,
+                     adv::U_RELU6);
   ADV_CHECK_NONNEG(name, "N", N);
   ADV_CHECK_POS(name, "C", C);
   ADV_CHECK_POS(name, "HW", HW);
   ADV_CHECK_BUF(name, "input", x, xn, N * C * HW);
+  if (act != -1) ADV_CHECK_BUF(name, "activation output", y, yn, N * C * HW);
   ADV_CHECK_BUF(name, "output gradient", gy, gyn, N * C * HW);
   if (gx) ADV_CHECK_BUF(name, "input gradient", gx, gxn, N * C * HW);
   if (rc) return rc;
   if (!smean || !sinv) return adv::fail("batchnorm_bwd: null saved statistics");
   if (cn < C) return adv::fail("batchnorm_bwd: per-channel buffers hold %ld values, need C=%ld", cn, C);
-  ADV_DISPATCH(name, dt, adv::bn_bwd_impl, training != 0, N, C, HW, x, gy, gamma, smean, sinv, gx, ggamma, gbeta);
+  ADV_DISPATCH(name, dt, adv::bn_bwd_impl, training != 0, act, N, C, HW, x, y, gy, gamma, smean, sinv, gx, ggamma,
+               gbeta);
 }
 
 // out[p, o] = src[p, idx[p, o]] over P planes: the backward of max-unpooling (and forward of

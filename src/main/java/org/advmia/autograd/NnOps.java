@@ -328,23 +328,13 @@ public final class NnOps {
         Tensor y = like(xv);
         Tensor mean = be.empty(xv.dtype(), Shape.of(c)), inv = be.empty(xv.dtype(), Shape.of(c));
         Tensor gv = gamma == null ? null : gamma.value();
-        be.batchNorm(training, momentum, eps, xv, gv, beta == null ? null : beta.value(), runningMean, runningVar, y,
-                mean, inv);
-        if (act != null) be.unary(act, y, y, 0, 0);
+        be.batchNormActivation(training, momentum, eps, xv, gv, beta == null ? null : beta.value(), runningMean,
+                runningVar, y, mean, inv, act);
         return Autograd.record(act == null ? "batch_norm" : "batch_norm_" + act.name().toLowerCase(), y, (gy, needs) -> {
             Tensor gx = needs[0] ? like(xv) : null;
             Tensor gg = needs[1] ? be.empty(xv.dtype(), Shape.of(c)) : null;
             Tensor gb = needs[2] ? be.empty(xv.dtype(), Shape.of(c)) : null;
-            Tensor gn = gy;
-            if (act != null) {
-                gn = like(gy);
-                be.unaryBackward(act, y, y, gy, gn, 0, 0);
-            }
-            try {
-                be.batchNormBackward(training, xv, gn, gv, mean, inv, gx, gg, gb);
-            } finally {
-                if (gn != gy) gn.close();
-            }
+            be.batchNormActivationBackward(training, xv, y, act, gy, gv, mean, inv, gx, gg, gb);
             return new Tensor[] {gx, gg, gb};
         }, x, gamma, beta);
     }

@@ -202,6 +202,42 @@ public interface Backend {
     void batchNormBackward(boolean training, Tensor x, Tensor gy, Tensor gamma, Tensor saveMean, Tensor saveInvStd,
                            Tensor gx, Tensor gGamma, Tensor gBeta);
 
+    /**
+     * {@link #batchNorm} followed by act (RELU or RELU6; null for none) applied to y in place. A
+     * backend may fuse the two into one pass over the tensor.
+     */
+    default void batchNormActivation(boolean training, double momentum, double eps, Tensor x, Tensor gamma,
+                                     Tensor beta, Tensor runningMean, Tensor runningVar, Tensor y, Tensor saveMean,
+                                     Tensor saveInvStd, UnaryOp act) {
+        requireBatchNormActivation(act);
+        batchNorm(training, momentum, eps, x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd);
+        if (act != null) unary(act, y, y, 0, 0);
+    }
+
+    /**
+     * The backward of {@link #batchNormActivation}: gy is the gradient of its output y, from which
+     * act's mask is read (exact for RELU and RELU6). gx, gGamma, gBeta may be null to skip them.
+     */
+    default void batchNormActivationBackward(boolean training, Tensor x, Tensor y, UnaryOp act, Tensor gy,
+                                             Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor gx,
+                                             Tensor gGamma, Tensor gBeta) {
+        requireBatchNormActivation(act);
+        if (act == null) {
+            batchNormBackward(training, x, gy, gamma, saveMean, saveInvStd, gx, gGamma, gBeta);
+            return;
+        }
+        try (Tensor gn = empty(gy.dtype(), gy.shape())) {
+            unaryBackward(act, y, y, gy, gn, 0, 0);
+            batchNormBackward(training, x, gn, gamma, saveMean, saveInvStd, gx, gGamma, gBeta);
+        }
+    }
+
+    private static void requireBatchNormActivation(UnaryOp act) {
+        if (act != null && act != UnaryOp.RELU && act != UnaryOp.RELU6) {
+            throw new IllegalArgumentException("batch norm: only RELU and RELU6 can be fused, got " + act);
+        }
+    }
+
     // ---- losses over logits [N, C] (5)
 
     void logSoftmax(Tensor x, Tensor y);

@@ -566,8 +566,26 @@ public final class CpuBackend implements Backend {
     @Override
     public void batchNorm(boolean training, double momentum, double eps, Tensor x, Tensor gamma, Tensor beta,
                           Tensor runningMean, Tensor runningVar, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        batchNormActivation(training, momentum, eps, x, gamma, beta, runningMean, runningVar, y, saveMean, saveInvStd,
+                null);
+    }
+
+    private static int bnActivationCode(UnaryOp act) {
+        if (act == null) return -1;
+        if (act != UnaryOp.RELU && act != UnaryOp.RELU6) {
+            throw new IllegalArgumentException("batch norm: only RELU and RELU6 can be fused, got " + act);
+        }
+        return act.code();
+    }
+
+    @Override
+    public void batchNormActivation(boolean training, double momentum, double eps, Tensor x, Tensor gamma,
+                                    Tensor beta, Tensor runningMean, Tensor runningVar, Tensor y, Tensor saveMean,
+                                    Tensor saveInvStd, UnaryOp act) {
+        int actCode = bnActivationCode(act);
         if (x.rank() < 2) throw new IllegalArgumentException("batch norm: input " + x.shape() + " needs [N, C, ...]");
         requireShape("batch norm", "output", y, x.shape().toArray());
+        requireSameDtype("batch norm", x, y);
         long n = x.dim(0), c = x.dim(1), hw = x.numel() / Math.max(1, n * c);
         for (Tensor t : new Tensor[] {gamma, beta, runningMean, runningVar, saveMean, saveInvStd}) {
             if (t != null) {
@@ -575,7 +593,7 @@ public final class CpuBackend implements Backend {
                 requireSameDtype("batch norm", x, t);
             }
         }
-        check(CpuNative.adv_batchnorm_fwd(x.dtype().code, training ? 1 : 0, n, c, hw,
+        check(CpuNative.adv_batchnorm_fwd(x.dtype().code, training ? 1 : 0, actCode, n, c, hw,
                 minLen(c, gamma, beta, runningMean, runningVar, saveMean, saveInvStd), momentum, eps, x.address(),
                 x.numel(), addr(gamma), addr(beta), addr(runningMean), addr(runningVar), y.address(), y.numel(),
                 addr(saveMean), addr(saveInvStd)));
@@ -584,16 +602,30 @@ public final class CpuBackend implements Backend {
     @Override
     public void batchNormBackward(boolean training, Tensor x, Tensor gy, Tensor gamma, Tensor saveMean,
                                   Tensor saveInvStd, Tensor gx, Tensor gGamma, Tensor gBeta) {
-        requireDtypes("batch norm backward", x, gy, gamma, saveMean, saveInvStd, gx, gGamma, gBeta);
+        batchNormActivationBackward(training, x, null, null, gy, gamma, saveMean, saveInvStd, gx, gGamma, gBeta);
+    }
+
+    @Override
+    public void batchNormActivationBackward(boolean training, Tensor x, Tensor y, UnaryOp act, Tensor gy,
+                                            Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor gx,
+                                            Tensor gGamma, Tensor gBeta) {
+        int actCode = bnActivationCode(act);
+        if (act != null && y == null) throw new IllegalArgumentException("batch norm backward: a fused " + act
+                + " needs its output y");
+        requireDtypes("batch norm backward", x, gy, gamma, saveMean, saveInvStd, gx, gGamma, gBeta,
+                act == null ? null : y);
         requireShape("batch norm backward", "output gradient", gy, x.shape().toArray());
+        if (act != null) requireShape("batch norm backward", "activation output", y, x.shape().toArray());
         if (gx != null) requireShape("batch norm backward", "input gradient", gx, x.shape().toArray());
         long n = x.dim(0), c = x.dim(1), hw = x.numel() / Math.max(1, n * c);
         for (Tensor t : new Tensor[] {gamma, saveMean, saveInvStd, gGamma, gBeta}) {
             if (t != null) requireShape("batch norm backward", "per-channel tensor", t, new long[] {c});
         }
-        check(CpuNative.adv_batchnorm_bwd(x.dtype().code, training ? 1 : 0, n, c, hw,
-                minLen(c, gamma, saveMean, saveInvStd, gGamma, gBeta), x.address(), x.numel(), gy.address(), gy.numel(),
-                addr(gamma), addr(saveMean), addr(saveInvStd), addr(gx), len(gx), addr(gGamma), addr(gBeta)));
+        Tensor yy = act == null ? null : y;
+        check(CpuNative.adv_batchnorm_bwd(x.dtype().code, training ? 1 : 0, actCode, n, c, hw,
+                minLen(c, gamma, saveMean, saveInvStd, gGamma, gBeta), x.address(), x.numel(), addr(yy), len(yy),
+                gy.address(), gy.numel(), addr(gamma), addr(saveMean), addr(saveInvStd), addr(gx), len(gx),
+                addr(gGamma), addr(gBeta)));
     }
 
     private static long[] rowsCols(String op, Tensor logits) {

@@ -134,13 +134,15 @@ public final class CpuNative {
     public static native int adv_upsample(int dt, int backward, int mode, int alignCorners, long n, long c, long h,
                                           long w, long oh, long ow, long in, long inn, long out, long outn);
 
-    public static native int adv_batchnorm_fwd(int dt, int training, long n, long c, long hw, long cn,
+    /** act: -1 for none, or UnaryOp.RELU / RELU6's code, applied to y in the same pass. */
+    public static native int adv_batchnorm_fwd(int dt, int training, int act, long n, long c, long hw, long cn,
                                                double momentum, double eps, long x, long xn, long gamma, long beta,
                                                long rmean, long rvar, long y, long yn, long smean, long sinv);
 
-    public static native int adv_batchnorm_bwd(int dt, int training, long n, long c, long hw, long cn, long x, long xn,
-                                               long gy, long gyn, long gamma, long smean, long sinv, long gx, long gxn,
-                                               long ggamma, long gbeta);
+    /** act as in the forward; with one, gy is the gradient of the activated output y (read for the mask). */
+    public static native int adv_batchnorm_bwd(int dt, int training, int act, long n, long c, long hw, long cn, long x,
+                                               long xn, long y, long yn, long gy, long gyn, long gamma, long smean,
+                                               long sinv, long gx, long gxn, long ggamma, long gbeta);
 
     public static native int adv_log_softmax(int dt, int backward, long n, long c, long x, long xn, long y, long yn,
                                              long gy, long gyn, long gx, long gxn);
