@@ -692,6 +692,16 @@ inline int conv_check(const char* op, const ConvGeom& g, long xa, long xn, long 
   return rc;
 }
 
+// The checks both directions of the fused conv + 2x2 max-pool share: the geometry, an even
+// output (whole pool windows) and the algorithm (backward: as backward-data, padding <= 2).
+inline int conv_pool_geom(const char* op, long long* geom_ll, int algo, bool backward, ConvGeom* g) {
+  int rc = conv_geom(op, reinterpret_cast<const long*>(geom_ll), g);
+  if (rc) return rc;
+  if (!conv_pool_fits(*g))
+    return fail("%s: the convolution's output %ldx%ld is not even (2x2 pool windows)", op, g->OH, g->OW);
+  return conv_algo_check(op, algo, backward ? wino_fits_bwd_data(*g) : wino_fits_fwd(*g));
+}
+
 }  // namespace adv
 
 // geom = {N, C, H, W, Cout, KH, KW, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups, OH, OW}
@@ -776,12 +786,8 @@ inline int adv_conv2d_pool_fwd(int dt, int algo, int relu_in, long long* geom_ll
                                long b, long bn, long y, long yn, long idx, long idxn) {
   const char* op = "conv2d_pool_fwd";
   adv::ConvGeom g;
-  const long* geom = reinterpret_cast<const long*>(geom_ll);
-  int rc = adv::conv_geom(op, geom, &g);
+  int rc = adv::conv_pool_geom(op, geom_ll, algo, false, &g);
   if (rc) return rc;
-  if (!adv::conv_pool_fits(g))
-    return adv::fail("%s: the convolution's output %ldx%ld is not even (2x2 pool windows)", op, g.OH, g.OW);
-  if ((rc = adv::conv_algo_check(op, algo, adv::wino_fits_fwd(g)))) return rc;
   if ((rc = adv::conv_check(op, g, x, xn, w, wn, 0, 0, true, true, false))) return rc;
   const long pooled = g.N * g.Cout * (g.OH / 2) * (g.OW / 2);
   ADV_CHECK_BUF(op, "output", y, yn, pooled);
@@ -798,12 +804,8 @@ inline int adv_conv2d_pool_bwd(int dt, int algo, int relu_in, long long* geom_ll
                                long gbn) {
   const char* op = "conv2d_pool_bwd";
   adv::ConvGeom g;
-  const long* geom = reinterpret_cast<const long*>(geom_ll);
-  int rc = adv::conv_geom(op, geom, &g);
+  int rc = adv::conv_pool_geom(op, geom_ll, algo, true, &g);
   if (rc) return rc;
-  if (!adv::conv_pool_fits(g))
-    return adv::fail("%s: the convolution's output %ldx%ld is not even (2x2 pool windows)", op, g.OH, g.OW);
-  if ((rc = adv::conv_algo_check(op, algo, adv::wino_fits_bwd_data(g)))) return rc;
   // x is read for the filter gradient and, with relu_in, as the input gradient's mask.
   const bool x_needed = gw != 0 || (gx != 0 && relu_in);
   if ((rc = adv::conv_check(op, g, x, xn, w, wn, 0, 0, x_needed, gx != 0, false))) return rc;
