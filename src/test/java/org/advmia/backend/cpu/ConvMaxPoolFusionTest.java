@@ -1,12 +1,12 @@
 package org.advmia.backend.cpu;
 
-import static org.advmia.backend.cpu.WinogradConvolutionTest.filters;
+import static org.advmia.backend.cpu.ConvRuns.host;
+import static org.advmia.backend.cpu.ConvRuns.nan;
+import static org.advmia.backend.cpu.ConvRuns.tensor;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.forwardReference;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.im2colBound;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.roundToFloat;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.unitRoundoff;
-import static org.advmia.backend.cpu.WinogradConvolutionTest.winogradBound;
-import static org.advmia.backend.cpu.WinogradF4ConvolutionTest.winograd4Bound;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -87,12 +87,8 @@ class ConvMaxPoolFusionTest {
                         double[][] plain = unfused(g, relu, dt, algo, x, w, b);
                         assertArrayEquals(plain[0], fused[0], 0.0, what + ": values vs unfused");
                         assertArrayEquals(plain[1], fused[1], 0.0, what + ": indices vs unfused");
-                        double[] bound = algo == ConvAlgorithm.WINOGRAD
-                                ? winogradBound(g.n(), g.c(), g.h(), g.w(), (int) g.padH(), (int) g.padW(), g.cout(), in,
-                                        filters(w, g.cout(), g.c(), false), b, unitRoundoff(dt))
-                                : algo == ConvAlgorithm.WINOGRAD4
-                                ? winograd4Bound(g.n(), g.c(), g.h(), g.w(), (int) g.padH(), (int) g.padW(), g.cout(), in,
-                                        filters(w, g.cout(), g.c(), false), b, unitRoundoff(dt))
+                        WinogradBounds v = WinogradBounds.of(algo);
+                        double[] bound = v != null ? v.forward(g, in, w, b, unitRoundoff(dt))
                                 : im2colBound(ref.absSum(), g.c(), b, (long) oh * ow, g.cout(), unitRoundoff(dt));
                         for (int p = 0; p < g.n() * g.cout(); p++)
                             for (int i = 0; i < ph; i++)
@@ -171,23 +167,5 @@ class ConvMaxPoolFusionTest {
         double[] v = new double[Math.toIntExact(n)];
         for (int i = 0; i < v.length; i++) v[i] = r.nextGaussian();
         return v;
-    }
-
-    private Tensor nan(DType dt, long[] shape) {
-        Tensor t = cpu.empty(dt, Shape.of(shape));
-        cpu.fill(t, Double.NaN);
-        return t;
-    }
-
-    private Tensor tensor(DType dt, double[] v, long[] shape) {
-        Tensor t = cpu.empty(dt, Shape.of(shape));
-        cpu.copyFromHost(v, t);
-        return t;
-    }
-
-    private double[] host(Tensor t) {
-        double[] out = new double[Math.toIntExact(t.numel())];
-        cpu.copyToHost(t, out);
-        return out;
     }
 }

@@ -1,5 +1,8 @@
 package org.advmia.backend.cpu;
 
+import static org.advmia.backend.cpu.ConvRuns.backwardData;
+import static org.advmia.backend.cpu.ConvRuns.backwardFilter;
+import static org.advmia.backend.cpu.ConvRuns.forward;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,9 +10,6 @@ import java.util.Random;
 import org.advmia.backend.ConvGeometry;
 import org.advmia.backend.cpu.CpuBackend.ConvAlgorithm;
 import org.advmia.tensor.DType;
-import org.advmia.tensor.MemoryScope;
-import org.advmia.tensor.Shape;
-import org.advmia.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,8 +36,6 @@ import org.junit.jupiter.api.Test;
  * A wrong tap, offset, phase or border gives errors of the order of the outputs, far above it.
  */
 class DepthwiseConvolutionTest {
-    private final CpuBackend cpu = CpuBackend.get();
-
     private record Case(String name, int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int dh,
                         int dw, boolean bias) {
         ConvGeometry geometry() {
@@ -92,7 +90,7 @@ class DepthwiseConvolutionTest {
             double[] b = k.bias() ? roundToFloat(random(r, k.c())) : null;
             Reference ref = forwardReference(g, x, w, b);
             for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
-                double[] got = forward(g, dt, x, w, b);
+                double[] got = forward(g, dt, x, w, b, ConvAlgorithm.AUTO);
                 assertWithin(k.name() + " forward " + dt, got, ref, (long) k.kh() * k.kw() + 2, unitRoundoff(dt));
             }
         }
@@ -107,7 +105,7 @@ class DepthwiseConvolutionTest {
             double[] w = roundToFloat(random(r, (long) k.c() * k.kh() * k.kw()));
             Reference ref = backwardDataReference(g, gy, w);
             for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
-                double[] got = backwardData(g, dt, gy, w);
+                double[] got = backwardData(g, dt, gy, w, ConvAlgorithm.AUTO);
                 assertWithin(k.name() + " backward-data " + dt, got, ref, (long) k.kh() * k.kw() + 2, unitRoundoff(dt));
             }
         }
@@ -122,60 +120,13 @@ class DepthwiseConvolutionTest {
             double[] gy = roundToFloat(random(r, (long) k.n() * k.c() * g.outH() * g.outW()));
             Reference ref = backwardFilterReference(g, x, gy);
             for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
-                double[] got = backwardFilter(g, dt, x, gy);
+                double[] got = backwardFilter(g, dt, x, gy, ConvAlgorithm.AUTO);
                 assertWithin(k.name() + " backward-filter " + dt, got, ref, g.n() * g.outH() * g.outW() + 2,
                         unitRoundoff(dt));
-                assertArrayEquals(got, backwardFilter(g, dt, x, gy), k.name() + " backward-filter " + dt + " run to run");
+                assertArrayEquals(got, backwardFilter(g, dt, x, gy, ConvAlgorithm.AUTO),
+                        k.name() + " backward-filter " + dt + " run to run");
             }
         }
-    }
-
-    // ---- running the backend -------------------------------------------------------------------
-
-    private double[] forward(ConvGeometry g, DType dt, double[] x, double[] w, double[] b) {
-        try (MemoryScope s = MemoryScope.open()) {
-            Tensor xt = tensor(dt, x, g.inputShape());
-            Tensor wt = tensor(dt, w, g.weightShape());
-            Tensor bt = b == null ? null : tensor(dt, b, new long[] {g.cout()});
-            Tensor y = cpu.empty(dt, Shape.of(g.outputShape()));
-            cpu.fill(y, Double.NaN);  // the kernel must write every output
-            cpu.conv2d(g, xt, wt, bt, y, ConvAlgorithm.AUTO);
-            return host(y);
-        }
-    }
-
-    private double[] backwardData(ConvGeometry g, DType dt, double[] gy, double[] w) {
-        try (MemoryScope s = MemoryScope.open()) {
-            Tensor gyt = tensor(dt, gy, g.outputShape());
-            Tensor wt = tensor(dt, w, g.weightShape());
-            Tensor gx = cpu.empty(dt, Shape.of(g.inputShape()));
-            cpu.fill(gx, Double.NaN);
-            cpu.conv2dBackwardData(g, gyt, wt, gx, ConvAlgorithm.AUTO);
-            return host(gx);
-        }
-    }
-
-    private double[] backwardFilter(ConvGeometry g, DType dt, double[] x, double[] gy) {
-        try (MemoryScope s = MemoryScope.open()) {
-            Tensor xt = tensor(dt, x, g.inputShape());
-            Tensor gyt = tensor(dt, gy, g.outputShape());
-            Tensor gw = cpu.empty(dt, Shape.of(g.weightShape()));
-            cpu.fill(gw, Double.NaN);
-            cpu.conv2dBackwardFilter(g, xt, gyt, gw, null, ConvAlgorithm.AUTO);
-            return host(gw);
-        }
-    }
-
-    private Tensor tensor(DType dt, double[] v, long[] shape) {
-        Tensor t = cpu.empty(dt, Shape.of(shape));
-        cpu.copyFromHost(v, t);
-        return t;
-    }
-
-    private double[] host(Tensor t) {
-        double[] out = new double[Math.toIntExact(t.numel())];
-        cpu.copyToHost(t, out);
-        return out;
     }
 
     // ---- float64 references: the definition, one term at a time, with bounds checks -----------

@@ -1,18 +1,16 @@
 package org.advmia.backend.cpu;
 
+import static org.advmia.backend.cpu.ConvRuns.host;
+import static org.advmia.backend.cpu.ConvRuns.nan;
+import static org.advmia.backend.cpu.ConvRuns.tensor;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.CASES;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.assertWithin;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.backwardDataReference;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.backwardFilterReference;
-import static org.advmia.backend.cpu.WinogradConvolutionTest.filters;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.forwardReference;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.im2colBound;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.roundToFloat;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.unitRoundoff;
-import static org.advmia.backend.cpu.WinogradConvolutionTest.winogradBound;
-import static org.advmia.backend.cpu.WinogradConvolutionTest.winogradFilterGradBound;
-import static org.advmia.backend.cpu.WinogradF4ConvolutionTest.winograd4Bound;
-import static org.advmia.backend.cpu.WinogradF4ConvolutionTest.winograd4FilterGradBound;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -86,12 +84,8 @@ class ReluConvolutionTest {
                 Reference ref = forwardReference(g, rx, w, b);
                 for (ConvAlgorithm algo : ALGOS) {
                     double[] fused = run(g, dt, algo, Op.FWD, x, w, b, null);
-                    double[] bound = algo == ConvAlgorithm.WINOGRAD
-                            ? winogradBound(g.n(), g.c(), g.h(), g.w(), (int) g.padH(), (int) g.padW(), g.cout(), rx,
-                                    filters(w, g.cout(), g.c(), false), b, unitRoundoff(dt))
-                            : algo == ConvAlgorithm.WINOGRAD4
-                            ? winograd4Bound(g.n(), g.c(), g.h(), g.w(), (int) g.padH(), (int) g.padW(), g.cout(), rx,
-                                    filters(w, g.cout(), g.c(), false), b, unitRoundoff(dt))
+                    WinogradBounds v = WinogradBounds.of(algo);
+                    double[] bound = v != null ? v.forward(g, rx, w, b, unitRoundoff(dt))
                             : im2colBound(ref.absSum(), g.c(), b, g.outH() * g.outW(), g.cout(), unitRoundoff(dt));
                     String what = k.name() + " relu-conv forward " + dt + " " + algo;
                     assertWithin(what + " vs float64", fused, ref.value(), bound, null);
@@ -120,12 +114,8 @@ class ReluConvolutionTest {
                 for (int i = 0; i < want.length; i++) if (!(x[i] > 0)) want[i] = 0;
                 for (ConvAlgorithm algo : ALGOS) {
                     double[] fused = run(g, dt, algo, Op.BWD_DATA, gy, w, null, x);
-                    double[] bound = algo == ConvAlgorithm.WINOGRAD
-                            ? winogradBound(g.n(), g.cout(), g.outH(), g.outW(), 2 - (int) g.padH(), 2 - (int) g.padW(),
-                                    g.c(), gy, filters(w, g.cout(), g.c(), true), null, unitRoundoff(dt))
-                            : algo == ConvAlgorithm.WINOGRAD4
-                            ? winograd4Bound(g.n(), g.cout(), g.outH(), g.outW(), 2 - (int) g.padH(), 2 - (int) g.padW(),
-                                    g.c(), gy, filters(w, g.cout(), g.c(), true), null, unitRoundoff(dt))
+                    WinogradBounds v = WinogradBounds.of(algo);
+                    double[] bound = v != null ? v.backwardData(g, gy, w, unitRoundoff(dt))
                             : im2colBound(ref.absSum(), g.cout(), null, g.h() * g.w(), g.c(), unitRoundoff(dt));
                     for (int i = 0; i < bound.length; i++) if (!(x[i] > 0)) bound[i] = 0;  // exactly zero there
                     String what = k.name() + " relu-conv backward-data " + dt + " " + algo;
@@ -154,10 +144,8 @@ class ReluConvolutionTest {
                 Reference ref = backwardFilterReference(g, rx, gy);
                 for (ConvAlgorithm algo : ALGOS) {
                     double[] fused = run(g, dt, algo, Op.BWD_FILTER, x, gy, null, null);
-                    double[] bound = algo == ConvAlgorithm.WINOGRAD
-                            ? winogradFilterGradBound(g, rx, gy, unitRoundoff(dt))
-                            : algo == ConvAlgorithm.WINOGRAD4
-                            ? winograd4FilterGradBound(g, rx, gy, unitRoundoff(dt))
+                    WinogradBounds v = WinogradBounds.of(algo);
+                    double[] bound = v != null ? v.backwardFilter(g, rx, gy, unitRoundoff(dt))
                             : im2colBound(ref.absSum(), g.n() * g.outH() * g.outW() / 9.0, null, 1, 1,
                                     unitRoundoff(dt));
                     String what = k.name() + " relu-conv backward-filter " + dt + " " + algo;
@@ -278,23 +266,5 @@ class ReluConvolutionTest {
                 }
             }
         }
-    }
-
-    private Tensor nan(DType dt, long[] shape) {
-        Tensor t = cpu.empty(dt, Shape.of(shape));
-        cpu.fill(t, Double.NaN);
-        return t;
-    }
-
-    private Tensor tensor(DType dt, double[] v, long[] shape) {
-        Tensor t = cpu.empty(dt, Shape.of(shape));
-        cpu.copyFromHost(v, t);
-        return t;
-    }
-
-    private double[] host(Tensor t) {
-        double[] out = new double[Math.toIntExact(t.numel())];
-        cpu.copyToHost(t, out);
-        return out;
     }
 }

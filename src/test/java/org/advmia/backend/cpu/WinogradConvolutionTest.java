@@ -1,5 +1,8 @@
 package org.advmia.backend.cpu;
 
+import static org.advmia.backend.cpu.ConvRuns.backwardData;
+import static org.advmia.backend.cpu.ConvRuns.backwardFilter;
+import static org.advmia.backend.cpu.ConvRuns.forward;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,12 +19,14 @@ import org.junit.jupiter.api.Test;
 /**
  * The Winograd F(2x2,3x3) convolution path (advmia_winograd.h) against a float64 direct
  * convolution and against the im2col path, forward, backward-data and backward-filter (whose
- * bound, winogradFilterGradBound, has the same form with the sum running over tiles instead of
- * channels), on every shape class the
+ * bound has the same form with the sum running over tiles instead of channels), on every shape
+ * class the
  * kernel distinguishes: odd output sizes (partial tiles on the right and bottom edge), padding
  * 0, 1, 2 and asymmetric, batch 1, channel counts that are not a multiple of the 8 vector lanes,
  * rows of fewer, exactly and more than 8 tiles, a single output pixel, and layers large enough
- * to be cut into several chunks (SmallCNN's conv2, a ResNet-18 stage).
+ * to be cut into several chunks (SmallCNN's conv2, a ResNet-18 stage). The checks themselves
+ * (checkForward, checkBackwardData, checkBackwardFilter) are shared with WinogradF4ConvolutionTest,
+ * which runs them for F(4x4) on these cases and more.
  *
  * <p>Tolerance. Winograd rounds in the transforms as well as in the channel sums, and its
  * transforms mix inputs with coefficients of both signs, so its error is not bounded by the
@@ -35,6 +40,11 @@ import org.junit.jupiter.api.Test;
  * a worst case (typical errors are ~sqrt(n) u smaller), but any wrong tile, edge or sign gives
  * errors of the order of the outputs themselves, orders of magnitude above it. Against im2col the
  * allowance is the sum of both paths' bounds (im2col's: gamma_{9C+1} sum |w| |x| + bias).
+ * Backward-filter: gamma_{P+12} (|G^T| (sum_t (|A| |gY_t| |A^T|) .* (|B^T| |d_t| |B|)) |G|), P the
+ * number of tiles summed over (images x tiles per image); the 12 cover the input transform (2),
+ * the gradient-tile transform (2), G^T . G (4) and slack for the reduction of per-thread partial
+ * sums (whose order the gamma_P term already allows for). WinogradBounds.F2 evaluates both
+ * bounds; WinogradBounds holds the one implementation shared with F(4x4).
  */
 class WinogradConvolutionTest {
     private final CpuBackend cpu = CpuBackend.get();
@@ -58,80 +68,35 @@ class WinogradConvolutionTest {
         new Case("SmallCNN conv2 class", 5, 32, 26, 26, 32, 0, 0, true),
     };
 
+    /**
+     * Float32-representable Gaussian x, w, b and gy for one case, drawn from one seed in that order
+     * (the inputs of the AUTO-versus-forced tests here and in WinogradF4ConvolutionTest).
+     */
+    record Inputs(double[] x, double[] w, double[] b, double[] gy) {
+        static Inputs of(Case k, long seed) {
+            Random r = new Random(seed);
+            ConvGeometry g = k.geometry();
+            double[] x = roundToFloat(random(r, (long) k.n() * k.c() * k.h() * k.w()));
+            double[] w = roundToFloat(random(r, (long) k.cout() * k.c() * 9));
+            double[] b = roundToFloat(random(r, k.cout()));
+            double[] gy = roundToFloat(random(r, (long) k.n() * k.cout() * g.outH() * g.outW()));
+            return new Inputs(x, w, b, gy);
+        }
+    }
+
     @Test
     void forwardMatchesFloat64ReferenceAndIm2col() {
-        for (Case k : CASES) {
-            Random r = new Random(k.name().hashCode());
-            double[] x = random(r, (long) k.n() * k.c() * k.h() * k.w());
-            double[] w = random(r, (long) k.cout() * k.c() * 9);
-            double[] b = k.bias() ? random(r, k.cout()) : null;
-            for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
-                if (dt == DType.FLOAT32) {
-                    x = roundToFloat(x);
-                    w = roundToFloat(w);
-                    if (b != null) b = roundToFloat(b);
-                }
-                ConvGeometry g = k.geometry();
-                double[] wino = forward(g, dt, x, w, b, ConvAlgorithm.WINOGRAD);
-                double[] im2col = forward(g, dt, x, w, b, ConvAlgorithm.IM2COL);
-                Reference ref = forwardReference(g, x, w, b);
-                double[] bound = winogradBound(g.n(), g.c(), g.h(), g.w(), (int) g.padH(), (int) g.padW(), g.cout(),
-                        x, filters(w, g.cout(), g.c(), false), b, unitRoundoff(dt));
-                assertWithin(k.name() + " forward " + dt + " vs float64", wino, ref.value, bound, null);
-                double[] both = im2colBound(ref.absSum, g.c(), b, g.outH() * g.outW(), g.cout(), unitRoundoff(dt));
-                assertWithin(k.name() + " forward " + dt + " vs im2col", wino, im2col, bound, both);
-            }
-        }
+        checkForward(WinogradBounds.F2, CASES, "");
     }
 
     @Test
     void backwardDataMatchesFloat64ReferenceAndIm2col() {
-        for (Case k : CASES) {
-            ConvGeometry g = k.geometry();
-            Random r = new Random(31 * k.name().hashCode());
-            double[] gy = random(r, (long) k.n() * k.cout() * g.outH() * g.outW());
-            double[] w = random(r, (long) k.cout() * k.c() * 9);
-            for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
-                if (dt == DType.FLOAT32) {
-                    gy = roundToFloat(gy);
-                    w = roundToFloat(w);
-                }
-                double[] wino = backwardData(g, dt, gy, w, ConvAlgorithm.WINOGRAD);
-                double[] im2col = backwardData(g, dt, gy, w, ConvAlgorithm.IM2COL);
-                Reference ref = backwardDataReference(g, gy, w);
-                // Backward-data as Winograd computes it: a convolution of gy (cout channels) with
-                // the flipped, transposed filters and padding 2 - pad, giving the c input channels.
-                double[] bound = winogradBound(g.n(), g.cout(), g.outH(), g.outW(), 2 - (int) g.padH(),
-                        2 - (int) g.padW(), g.c(), gy, filters(w, g.cout(), g.c(), true), null, unitRoundoff(dt));
-                assertWithin(k.name() + " backward-data " + dt + " vs float64", wino, ref.value, bound, null);
-                double[] both = im2colBound(ref.absSum, g.cout(), null, g.h() * g.w(), g.c(), unitRoundoff(dt));
-                assertWithin(k.name() + " backward-data " + dt + " vs im2col", wino, im2col, bound, both);
-            }
-        }
+        checkBackwardData(WinogradBounds.F2, CASES, "");
     }
 
     @Test
     void backwardFilterMatchesFloat64ReferenceAndIm2col() {
-        for (Case k : CASES) {
-            ConvGeometry g = k.geometry();
-            Random r = new Random(17 * k.name().hashCode());
-            double[] x = random(r, (long) k.n() * k.c() * k.h() * k.w());
-            double[] gy = random(r, (long) k.n() * k.cout() * g.outH() * g.outW());
-            for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
-                if (dt == DType.FLOAT32) {
-                    x = roundToFloat(x);
-                    gy = roundToFloat(gy);
-                }
-                double[] wino = backwardFilter(g, dt, x, gy, ConvAlgorithm.WINOGRAD);
-                double[] im2col = backwardFilter(g, dt, x, gy, ConvAlgorithm.IM2COL);
-                Reference ref = backwardFilterReference(g, x, gy);
-                double[] bound = winogradFilterGradBound(g, x, gy, unitRoundoff(dt));
-                assertWithin(k.name() + " backward-filter " + dt + " vs float64", wino, ref.value, bound, null);
-                double[] both = im2colBound(ref.absSum, g.n() * g.outH() * g.outW() / 9.0, null, 1, 1,
-                        unitRoundoff(dt));
-                assertWithin(k.name() + " backward-filter " + dt + " vs im2col", wino, im2col, bound, both);
-            }
-        }
+        checkBackwardFilter(WinogradBounds.F2, CASES, "", false);
     }
 
     @Test
@@ -142,14 +107,11 @@ class WinogradConvolutionTest {
         // backward-filter (advmia_conv.h, wino4_wins_*).
         Case k = new Case("auto", 3, 32, 9, 9, 32, 1, 1, true);
         ConvGeometry g = k.geometry();
-        Random r = new Random(5);
-        double[] x = roundToFloat(random(r, (long) k.n() * k.c() * k.h() * k.w()));
-        double[] w = roundToFloat(random(r, (long) k.cout() * k.c() * 9));
-        double[] b = roundToFloat(random(r, k.cout()));
+        Inputs in = Inputs.of(k, 5);
+        double[] x = in.x(), w = in.w(), b = in.b(), gy = in.gy();
         double[] forced = forward(g, DType.FLOAT32, x, w, b, ConvAlgorithm.WINOGRAD);
         assertArrayEquals(forced, forward(g, DType.FLOAT32, x, w, b, ConvAlgorithm.AUTO));
         assertArrayEquals(forced, forward(g, DType.FLOAT32, x, w, b, ConvAlgorithm.WINOGRAD));
-        double[] gy = roundToFloat(random(r, (long) k.n() * k.cout() * g.outH() * g.outW()));
         double[] gxForced = backwardData(g, DType.FLOAT32, gy, w, ConvAlgorithm.WINOGRAD);
         assertArrayEquals(gxForced, backwardData(g, DType.FLOAT32, gy, w, ConvAlgorithm.AUTO));
         double[] gwForced = backwardFilter(g, DType.FLOAT32, x, gy, ConvAlgorithm.WINOGRAD4);
@@ -201,52 +163,91 @@ class WinogradConvolutionTest {
         }
     }
 
-    // ---- running the backend -------------------------------------------------------------------
+    // ---- the checks shared with WinogradF4ConvolutionTest --------------------------------------
 
-    private double[] forward(ConvGeometry g, DType dt, double[] x, double[] w, double[] b, ConvAlgorithm algo) {
-        try (MemoryScope s = MemoryScope.open()) {
-            Tensor xt = tensor(dt, x, g.inputShape());
-            Tensor wt = tensor(dt, w, g.weightShape());
-            Tensor bt = b == null ? null : tensor(dt, b, new long[] {g.cout()});
-            Tensor y = cpu.empty(dt, Shape.of(g.outputShape()));
-            cpu.fill(y, Double.NaN);  // the kernel must write every output
-            cpu.conv2d(g, xt, wt, bt, y, algo);
-            return host(y);
+    /**
+     * Forward, for every case in float32 (inputs rounded to float first, so the reference's
+     * products are exact) and float64: v's forced algorithm within v's bound of the float64
+     * reference, and within both paths' bounds of im2col. label prefixes the direction in messages.
+     */
+    static void checkForward(WinogradBounds v, Case[] cases, String label) {
+        for (Case k : cases) {
+            Random r = new Random(k.name().hashCode());
+            ConvGeometry g = k.geometry();
+            double[] x = random(r, (long) k.n() * k.c() * k.h() * k.w());
+            double[] w = random(r, (long) k.cout() * k.c() * 9);
+            double[] b = k.bias() ? random(r, k.cout()) : null;
+            for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+                if (dt == DType.FLOAT32) {
+                    x = roundToFloat(x);
+                    w = roundToFloat(w);
+                    if (b != null) b = roundToFloat(b);
+                }
+                double[] wino = forward(g, dt, x, w, b, v.algorithm());
+                double[] im2col = forward(g, dt, x, w, b, ConvAlgorithm.IM2COL);
+                Reference ref = forwardReference(g, x, w, b);
+                double[] bound = v.forward(g, x, w, b, unitRoundoff(dt));
+                String what = k.name() + " " + label + "forward " + dt;
+                assertWithin(what + " vs float64", wino, ref.value(), bound, null);
+                double[] both = im2colBound(ref.absSum(), g.c(), b, g.outH() * g.outW(), g.cout(), unitRoundoff(dt));
+                assertWithin(what + " vs im2col", wino, im2col, bound, both);
+            }
         }
     }
 
-    private double[] backwardData(ConvGeometry g, DType dt, double[] gy, double[] w, ConvAlgorithm algo) {
-        try (MemoryScope s = MemoryScope.open()) {
-            Tensor gyt = tensor(dt, gy, g.outputShape());
-            Tensor wt = tensor(dt, w, g.weightShape());
-            Tensor gx = cpu.empty(dt, Shape.of(g.inputShape()));
-            cpu.fill(gx, Double.NaN);
-            cpu.conv2dBackwardData(g, gyt, wt, gx, algo);
-            return host(gx);
+    /** Backward-data, as checkForward (the bound is that of Winograd's flipped-filter convolution). */
+    static void checkBackwardData(WinogradBounds v, Case[] cases, String label) {
+        for (Case k : cases) {
+            ConvGeometry g = k.geometry();
+            Random r = new Random(31 * k.name().hashCode());
+            double[] gy = random(r, (long) k.n() * k.cout() * g.outH() * g.outW());
+            double[] w = random(r, (long) k.cout() * k.c() * 9);
+            for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+                if (dt == DType.FLOAT32) {
+                    gy = roundToFloat(gy);
+                    w = roundToFloat(w);
+                }
+                double[] wino = backwardData(g, dt, gy, w, v.algorithm());
+                double[] im2col = backwardData(g, dt, gy, w, ConvAlgorithm.IM2COL);
+                Reference ref = backwardDataReference(g, gy, w);
+                double[] bound = v.backwardData(g, gy, w, unitRoundoff(dt));
+                String what = k.name() + " " + label + "backward-data " + dt;
+                assertWithin(what + " vs float64", wino, ref.value(), bound, null);
+                double[] both = im2colBound(ref.absSum(), g.cout(), null, g.h() * g.w(), g.c(), unitRoundoff(dt));
+                assertWithin(what + " vs im2col", wino, im2col, bound, both);
+            }
         }
     }
 
-    private double[] backwardFilter(ConvGeometry g, DType dt, double[] x, double[] gy, ConvAlgorithm algo) {
-        try (MemoryScope s = MemoryScope.open()) {
-            Tensor xt = tensor(dt, x, g.inputShape());
-            Tensor gyt = tensor(dt, gy, g.outputShape());
-            Tensor gw = cpu.empty(dt, Shape.of(g.weightShape()));
-            cpu.fill(gw, Double.NaN);
-            cpu.conv2dBackwardFilter(g, xt, gyt, gw, null, algo);
-            return host(gw);
+    /**
+     * Backward-filter, as checkForward; with runToRun also bit-identical on a second run (the
+     * F(4x4) test asks that here; F(2x2)'s determinism is checked in
+     * autoPicksWinogradForWideLayersAndIsDeterministic).
+     */
+    static void checkBackwardFilter(WinogradBounds v, Case[] cases, String label, boolean runToRun) {
+        for (Case k : cases) {
+            ConvGeometry g = k.geometry();
+            Random r = new Random(17 * k.name().hashCode());
+            double[] x = random(r, (long) k.n() * k.c() * k.h() * k.w());
+            double[] gy = random(r, (long) k.n() * k.cout() * g.outH() * g.outW());
+            for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+                if (dt == DType.FLOAT32) {
+                    x = roundToFloat(x);
+                    gy = roundToFloat(gy);
+                }
+                double[] wino = backwardFilter(g, dt, x, gy, v.algorithm());
+                double[] im2col = backwardFilter(g, dt, x, gy, ConvAlgorithm.IM2COL);
+                Reference ref = backwardFilterReference(g, x, gy);
+                double[] bound = v.backwardFilter(g, x, gy, unitRoundoff(dt));
+                String what = k.name() + " " + label + "backward-filter " + dt;
+                assertWithin(what + " vs float64", wino, ref.value(), bound, null);
+                double[] both = im2colBound(ref.absSum(), g.n() * g.outH() * g.outW() / 9.0, null, 1, 1,
+                        unitRoundoff(dt));
+                assertWithin(what + " vs im2col", wino, im2col, bound, both);
+                if (runToRun)
+                    assertArrayEquals(wino, backwardFilter(g, dt, x, gy, v.algorithm()), 0.0, what + " run to run");
+            }
         }
-    }
-
-    private Tensor tensor(DType dt, double[] v, long[] shape) {
-        Tensor t = cpu.empty(dt, Shape.of(shape));
-        cpu.copyFromHost(v, t);
-        return t;
-    }
-
-    private double[] host(Tensor t) {
-        double[] out = new double[Math.toIntExact(t.numel())];
-        cpu.copyToHost(t, out);
-        return out;
     }
 
     // ---- float64 references --------------------------------------------------------------------
@@ -329,117 +330,6 @@ class WinogradConvolutionTest {
 
     // ---- error bounds --------------------------------------------------------------------------
 
-    static final double[][] BT = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
-    static final double[][] G = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-    static final double[][] AT = {{1, 1, 1, 0}, {0, 1, -1, -1}};
-
-    /**
-     * The 3x3 filters of the convolution Winograd evaluates, as [out][in][9]: the weights as they
-     * are (forward), or flipped and transposed (backward-data: out = the layer's input channels).
-     */
-    static double[][][] filters(double[] w, long cout, long c, boolean flipped) {
-        int co = (int) cout, ci = (int) c;
-        double[][][] f = flipped ? new double[ci][co][9] : new double[co][ci][9];
-        for (int k = 0; k < co; k++)
-            for (int ch = 0; ch < ci; ch++)
-                for (int t = 0; t < 9; t++) {
-                    double v = w[(k * ci + ch) * 9 + t];
-                    if (flipped) f[ch][k][8 - t] = v;
-                    else f[k][ch][t] = v;
-                }
-        return f;
-    }
-
-    /** gamma_{C+12} (|A^T| (sum_c |U_c| .* |V_c|) |A|) + |bias| u for every output (see the class comment). */
-    static double[] winogradBound(long n, long cin, long ih, long iw, int ph, int pw, long cout, double[] in,
-                                          double[][][] f, double[] bias, double u) {
-        int N = (int) n, C = (int) cin, H = (int) ih, W = (int) iw, K = (int) cout;
-        int oh = H + 2 * ph - 2, ow = W + 2 * pw - 2, th = (oh + 1) / 2, tw = (ow + 1) / 2;
-        double gamma = (C + 12) * u / (1 - (C + 12) * u);
-        double[][][] absU = new double[K][C][];
-        for (int k = 0; k < K; k++)
-            for (int ch = 0; ch < C; ch++) absU[k][ch] = absFilterTransform(f[k][ch]);
-        double[] bound = new double[N * K * oh * ow];
-        double[][] absV = new double[C][];
-        for (int i = 0; i < N; i++)
-            for (int a = 0; a < th; a++)
-                for (int b = 0; b < tw; b++) {
-                    for (int ch = 0; ch < C; ch++) {
-                        double[][] d = new double[4][4];
-                        for (int r = 0; r < 4; r++)
-                            for (int s = 0; s < 4; s++) {
-                                int y = 2 * a - ph + r, x = 2 * b - pw + s;
-                                if (y >= 0 && y < H && x >= 0 && x < W) d[r][s] = Math.abs(in[((i * C + ch) * H + y) * W + x]);
-                            }
-                        absV[ch] = flatten(mul(mul(abs(BT), d), transpose(abs(BT))));
-                    }
-                    for (int k = 0; k < K; k++) {
-                        double[][] m = new double[4][4];
-                        for (int ch = 0; ch < C; ch++)
-                            for (int e = 0; e < 16; e++) m[e / 4][e % 4] += absU[k][ch][e] * absV[ch][e];
-                        double[][] out = mul(mul(abs(AT), m), transpose(abs(AT)));
-                        for (int r = 0; r < 2; r++)
-                            for (int s = 0; s < 2; s++) {
-                                int y = 2 * a + r, x = 2 * b + s;
-                                if (y >= oh || x >= ow) continue;
-                                double biasTerm = bias == null ? 0 : Math.abs(bias[k]) * u;
-                                bound[((i * K + k) * oh + y) * ow + x] = gamma * out[r][s] + biasTerm;
-                            }
-                    }
-                }
-        return bound;
-    }
-
-    /**
-     * The backward-filter analogue: gamma_{P+12} (|G^T| (sum_t (|A| |gY_t| |A^T|) .* (|B^T| |d_t| |B|)) |G|),
-     * P = the number of tiles summed over (images x tiles per image); the 12 cover the input
-     * transform (2), the gradient-tile transform (2), G^T . G (4) and slack for the reduction of
-     * per-thread partial sums (whose order the gamma_P term already allows for).
-     */
-    static double[] winogradFilterGradBound(ConvGeometry g, double[] x, double[] gy, double u) {
-        int N = (int) g.n(), C = (int) g.c(), H = (int) g.h(), W = (int) g.w(), K = (int) g.cout();
-        int oh = (int) g.outH(), ow = (int) g.outW(), ph = (int) g.padH(), pw = (int) g.padW();
-        int th = (oh + 1) / 2, tw = (ow + 1) / 2;
-        double P = (double) N * th * tw + 12;
-        double gamma = P * u / (1 - P * u);
-        double[][][] sum = new double[K][C][16];
-        double[][] absA = transpose(abs(AT));
-        for (int i = 0; i < N; i++)
-            for (int a = 0; a < th; a++)
-                for (int b = 0; b < tw; b++) {
-                    double[][] absV = new double[C][];
-                    for (int ch = 0; ch < C; ch++) {
-                        double[][] d = new double[4][4];
-                        for (int r = 0; r < 4; r++)
-                            for (int s = 0; s < 4; s++) {
-                                int y = 2 * a - ph + r, xx = 2 * b - pw + s;
-                                if (y >= 0 && y < H && xx >= 0 && xx < W) d[r][s] = Math.abs(x[((i * C + ch) * H + y) * W + xx]);
-                            }
-                        absV[ch] = flatten(mul(mul(abs(BT), d), transpose(abs(BT))));
-                    }
-                    for (int k = 0; k < K; k++) {
-                        double[][] t = new double[2][2];
-                        for (int r = 0; r < 2; r++)
-                            for (int s = 0; s < 2; s++) {
-                                int y = 2 * a + r, xx = 2 * b + s;
-                                if (y < oh && xx < ow) t[r][s] = Math.abs(gy[((i * K + k) * oh + y) * ow + xx]);
-                            }
-                        double[] absM = flatten(mul(mul(absA, t), abs(AT)));
-                        for (int ch = 0; ch < C; ch++)
-                            for (int e = 0; e < 16; e++) sum[k][ch][e] += absM[e] * absV[ch][e];
-                    }
-                }
-        double[] bound = new double[K * C * 9];
-        for (int k = 0; k < K; k++)
-            for (int ch = 0; ch < C; ch++) {
-                double[][] m = new double[4][4];
-                for (int e = 0; e < 16; e++) m[e / 4][e % 4] = sum[k][ch][e];
-                double[][] out = mul(mul(transpose(abs(G)), m), abs(G));
-                for (int t = 0; t < 9; t++) bound[(k * C + ch) * 9 + t] = gamma * out[t / 3][t % 3];
-            }
-        return bound;
-    }
-
     /**
      * im2col's first-order bound, for comparing the two float paths: gamma_{9c+1} (sum |w| |x| + |bias|),
      * 9c products per output (for backward-filter pass c = images x output pixels / 9).
@@ -454,12 +344,6 @@ class WinogradConvolutionTest {
             out[o] = gamma * (absSum[o] + (bias == null ? 0 : Math.abs(bias[k])));
         }
         return out;
-    }
-
-    static double[] absFilterTransform(double[] g9) {
-        double[][] g = new double[3][3];
-        for (int t = 0; t < 9; t++) g[t / 3][t % 3] = Math.abs(g9[t]);
-        return flatten(mul(mul(abs(G), g), transpose(abs(G))));
     }
 
     static void assertWithin(String what, double[] got, double[] want, double[] bound, double[] extra) {
@@ -489,34 +373,6 @@ class WinogradConvolutionTest {
     static double[] roundToFloat(double[] v) {
         double[] out = new double[v.length];
         for (int i = 0; i < v.length; i++) out[i] = (float) v[i];
-        return out;
-    }
-
-    static double[][] abs(double[][] m) {
-        double[][] out = new double[m.length][m[0].length];
-        for (int i = 0; i < m.length; i++)
-            for (int j = 0; j < m[0].length; j++) out[i][j] = Math.abs(m[i][j]);
-        return out;
-    }
-
-    static double[][] transpose(double[][] m) {
-        double[][] out = new double[m[0].length][m.length];
-        for (int i = 0; i < m.length; i++)
-            for (int j = 0; j < m[0].length; j++) out[j][i] = m[i][j];
-        return out;
-    }
-
-    static double[][] mul(double[][] a, double[][] b) {
-        double[][] out = new double[a.length][b[0].length];
-        for (int i = 0; i < a.length; i++)
-            for (int k = 0; k < b.length; k++)
-                for (int j = 0; j < b[0].length; j++) out[i][j] += a[i][k] * b[k][j];
-        return out;
-    }
-
-    static double[] flatten(double[][] m) {
-        double[] out = new double[m.length * m[0].length];
-        for (int i = 0; i < m.length; i++) System.arraycopy(m[i], 0, out, i * m[0].length, m[0].length);
         return out;
     }
 }
