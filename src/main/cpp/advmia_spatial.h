@@ -3,6 +3,7 @@
 #include "advmia_common.h"
 #include "advmia_elementwise.h"
 #include "advmia_pool.h"
+#include "advmia_window_max.h"
 
 namespace adv {
 
@@ -81,16 +82,8 @@ template <class T> inline long maxpool2x2_row8(const T* r0, const T* r1, long W,
     const V c = __builtin_shufflevector(q0, q1, 0, 2, 4, 6, 8, 10, 12, 14);
     const V d = __builtin_shufflevector(q0, q1, 1, 3, 5, 7, 9, 11, 13, 15);
     const V i0 = lane + (base + (T)(2 * ow));
-    V best = a, bi = i0;
-    auto m = (b > best) | (b != b);
-    best = m ? b : best;
-    bi = m ? i0 + (T)1 : bi;
-    m = (c > best) | (c != c);
-    best = m ? c : best;
-    bi = m ? i0 + (T)W : bi;
-    m = (d > best) | (d != d);
-    best = m ? d : best;
-    bi = m ? i0 + (T)(W + 1) : bi;
+    V best, bi;
+    window_max4<V, T>(a, b, c, d, i0, W, &best, &bi);
     std::memcpy(yr + ow, &best, sizeof best);
     if (ir) std::memcpy(ir + ow, &bi, sizeof bi);
   }

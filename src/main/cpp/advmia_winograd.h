@@ -18,6 +18,7 @@
 // strides); advmia_conv.h picks between the two per layer and direction.
 #pragma once
 #include "advmia_gemm.h"
+#include "advmia_window_max.h"
 
 // WVec<double> is 64 bytes: GCC notes that passing it by value would change the ABI without
 // AVX-512. These helpers are inline and never cross a library boundary.
@@ -254,16 +255,8 @@ template <class T> inline void wino_output_pool_tiles(const WinoShape& s, const 
       o[i][1] = a[i][1] - a[i][2] - a[i][3] + b;
     }
     const WVec<T> i0 = lane + (T)(2 * th * OW + 2 * tw0);
-    WVec<T> best = o[0][0], bi = i0;
-    auto mk = (o[0][1] > best) | (o[0][1] != o[0][1]);
-    best = mk ? o[0][1] : best;
-    bi = mk ? i0 + (T)1 : bi;
-    mk = (o[1][0] > best) | (o[1][0] != o[1][0]);
-    best = mk ? o[1][0] : best;
-    bi = mk ? i0 + (T)OW : bi;
-    mk = (o[1][1] > best) | (o[1][1] != o[1][1]);
-    best = mk ? o[1][1] : best;
-    bi = mk ? i0 + (T)(OW + 1) : bi;
+    WVec<T> best, bi;
+    window_max4<WVec<T>, T>(o[0][0], o[0][1], o[1][0], o[1][1], i0, OW, &best, &bi);
     const long cnt = std::min(L, TW - tw0);
     T* yr = yp + th * TW + tw0;
     T* ir = ip + th * TW + tw0;

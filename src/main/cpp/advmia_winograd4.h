@@ -334,22 +334,8 @@ template <class T> inline void wino4_output_pool_tiles(const Wino4Shape& s, cons
       WVec<T> best[2], bi[2];
       for (int wb = 0; wb < 2; wb++) {
         const WVec<T> i0 = lane + (T)((4 * th + 2 * a) * OW + 4 * tw0 + 2 * wb);
-        const WVec<T>& v00 = o[2 * a][2 * wb];
-        const WVec<T>& v01 = o[2 * a][2 * wb + 1];
-        const WVec<T>& v10 = o[2 * a + 1][2 * wb];
-        const WVec<T>& v11 = o[2 * a + 1][2 * wb + 1];
-        WVec<T> bv = v00, bx = i0;
-        auto mk = (v01 > bv) | (v01 != v01);
-        bv = mk ? v01 : bv;
-        bx = mk ? i0 + (T)1 : bx;
-        mk = (v10 > bv) | (v10 != v10);
-        bv = mk ? v10 : bv;
-        bx = mk ? i0 + (T)OW : bx;
-        mk = (v11 > bv) | (v11 != v11);
-        bv = mk ? v11 : bv;
-        bx = mk ? i0 + (T)(OW + 1) : bx;
-        best[wb] = bv;
-        bi[wb] = bx;
+        window_max4<WVec<T>, T>(o[2 * a][2 * wb], o[2 * a][2 * wb + 1], o[2 * a + 1][2 * wb], o[2 * a + 1][2 * wb + 1],
+                                i0, OW, &best[wb], &bi[wb]);
       }
       T* yr = yp + pr * PW + 2 * tw0;
       T* ir = ip + pr * PW + 2 * tw0;
@@ -496,21 +482,8 @@ template <class T> void wino4_output_staged(const Wino4Shape& s, const T* M, lon
       WVec<T> best[2], bi[2];
       for (int wb = 0; wb < 2; wb++) {
         const WVec<T> i0 = base + (T)(2 * a * OW + 2 * wb);
-        const WVec<T>& v01 = o[2 * a][2 * wb + 1];
-        const WVec<T>& v10 = o[2 * a + 1][2 * wb];
-        const WVec<T>& v11 = o[2 * a + 1][2 * wb + 1];
-        WVec<T> bv = o[2 * a][2 * wb], bx = i0;
-        auto mk = (v01 > bv) | (v01 != v01);
-        bv = mk ? v01 : bv;
-        bx = mk ? i0 + (T)1 : bx;
-        mk = (v10 > bv) | (v10 != v10);
-        bv = mk ? v10 : bv;
-        bx = mk ? i0 + (T)OW : bx;
-        mk = (v11 > bv) | (v11 != v11);
-        bv = mk ? v11 : bv;
-        bx = mk ? i0 + (T)(OW + 1) : bx;
-        best[wb] = bv;
-        bi[wb] = bx;
+        window_max4<WVec<T>, T>(o[2 * a][2 * wb], o[2 * a][2 * wb + 1], o[2 * a + 1][2 * wb], o[2 * a + 1][2 * wb + 1],
+                                i0, OW, &best[wb], &bi[wb]);
       }
       T* yv = Y + a * ystride + 2 * t0;
       T* yi = Y + (2 + a) * ystride + 2 * t0;
