@@ -185,6 +185,21 @@ template <class T> inline void wino_input_tiles(const T* E, const T* O, long Ws,
   }
 }
 
+// o = A^T m A + b for kWinoLanes neighbouring tiles, m[xi] = M[xi * xstride + lane]: the output
+// transform that wino_output_tiles and wino_output_pool_tiles share.
+template <class T> inline void wino_output_transform(const T* M, long xstride, const WVec<T>& b, WVec<T> o[2][2]) {
+  WVec<T> m[16], a[2][4];
+  for (int xi = 0; xi < 16; xi++) m[xi] = wload<T>(M + xi * xstride);
+  for (int j = 0; j < 4; j++) {
+    a[0][j] = m[j] + m[4 + j] + m[8 + j];
+    a[1][j] = m[4 + j] - m[8 + j] - m[12 + j];
+  }
+  for (int i = 0; i < 2; i++) {
+    o[i][0] = a[i][0] + a[i][1] + a[i][2] + b;
+    o[i][1] = a[i][1] - a[i][2] - a[i][3] + b;
+  }
+}
+
 // y tiles = A^T m_t A (+ bias) for the TW tiles of one tile row of one output plane, where
 // m_t[xi] = M[xi * xstride + t]. Reads up to kWinoLanes - 1 entries past the row (padding).
 template <class T> inline void wino_output_tiles(const WinoShape& s, const T* M, long xstride, T bias, T* yc, long th) {
@@ -196,16 +211,8 @@ template <class T> inline void wino_output_tiles(const WinoShape& s, const T* M,
   T* y1 = y0 + s.OW;
   const WVec<T> b = (WVec<T>){} + bias;
   for (long tw0 = 0; tw0 < TW; tw0 += L) {
-    WVec<T> m[16], a[2][4], o[2][2];
-    for (int xi = 0; xi < 16; xi++) m[xi] = wload<T>(M + xi * xstride + tw0);
-    for (int j = 0; j < 4; j++) {
-      a[0][j] = m[j] + m[4 + j] + m[8 + j];
-      a[1][j] = m[4 + j] - m[8 + j] - m[12 + j];
-    }
-    for (int i = 0; i < 2; i++) {
-      o[i][0] = a[i][0] + a[i][1] + a[i][2] + b;
-      o[i][1] = a[i][1] - a[i][2] - a[i][3] + b;
-    }
+    WVec<T> o[2][2];
+    wino_output_transform<T>(M + tw0, xstride, b, o);
     const long cnt = std::min(L, TW - tw0);
     if (cnt == L && 2 * (tw0 + L) <= s.OW && two_rows) {
       // Output columns alternate between the tiles' left (o[i][0]) and right (o[i][1]) values.
@@ -244,16 +251,8 @@ template <class T> inline void wino_output_pool_tiles(const WinoShape& s, const 
   WVec<T> lane;
   for (long l = 0; l < L; l++) lane[l] = (T)(2 * l);
   for (long tw0 = 0; tw0 < TW; tw0 += L) {
-    WVec<T> m[16], a[2][4], o[2][2];
-    for (int xi = 0; xi < 16; xi++) m[xi] = wload<T>(M + xi * xstride + tw0);
-    for (int j = 0; j < 4; j++) {
-      a[0][j] = m[j] + m[4 + j] + m[8 + j];
-      a[1][j] = m[4 + j] - m[8 + j] - m[12 + j];
-    }
-    for (int i = 0; i < 2; i++) {
-      o[i][0] = a[i][0] + a[i][1] + a[i][2] + b;
-      o[i][1] = a[i][1] - a[i][2] - a[i][3] + b;
-    }
+    WVec<T> o[2][2];
+    wino_output_transform<T>(M + tw0, xstride, b, o);
     const WVec<T> i0 = lane + (T)(2 * th * OW + 2 * tw0);
     WVec<T> best, bi;
     window_max4<WVec<T>, T>(o[0][0], o[0][1], o[1][0], o[1][1], i0, OW, &best, &bi);

@@ -278,6 +278,20 @@ template <class T> inline void wino4_output_transform(const T* M, long xstride, 
   }
 }
 
+// One output row of kWinoLanes neighbouring 4x4 tiles, o[0..3] its four columns (lanes = tiles),
+// stored as 4 * kWinoLanes contiguous values: a 4-way interleave.
+template <class T> inline void wino4_store_row(const WVec<T> o[4], T* row) {
+  constexpr long L = kWinoLanes;
+  const WVec<T> p01l = __builtin_shufflevector(o[0], o[1], 0, 8, 1, 9, 2, 10, 3, 11);
+  const WVec<T> p01h = __builtin_shufflevector(o[0], o[1], 4, 12, 5, 13, 6, 14, 7, 15);
+  const WVec<T> p23l = __builtin_shufflevector(o[2], o[3], 0, 8, 1, 9, 2, 10, 3, 11);
+  const WVec<T> p23h = __builtin_shufflevector(o[2], o[3], 4, 12, 5, 13, 6, 14, 7, 15);
+  wstore<T>(row, __builtin_shufflevector(p01l, p23l, 0, 1, 8, 9, 2, 3, 10, 11));
+  wstore<T>(row + L, __builtin_shufflevector(p01l, p23l, 4, 5, 12, 13, 6, 7, 14, 15));
+  wstore<T>(row + 2 * L, __builtin_shufflevector(p01h, p23h, 0, 1, 8, 9, 2, 3, 10, 11));
+  wstore<T>(row + 3 * L, __builtin_shufflevector(p01h, p23h, 4, 5, 12, 13, 6, 7, 14, 15));
+}
+
 // The output tiles of tile row th of one plane (see wino_output_tiles).
 template <class T> inline void wino4_output_tiles(const Wino4Shape& s, const T* M, long xstride, T bias, T* yc, long th) {
   constexpr long L = kWinoLanes;
@@ -292,14 +306,7 @@ template <class T> inline void wino4_output_tiles(const Wino4Shape& s, const T* 
       // Row i holds o[i][0..3] of lane 0, then of lane 1, ...: a 4-way interleave.
       for (long i = 0; i < nrows; i++) {
         T* row = yc + (oh + i) * s.OW + 4 * tw0;
-        const WVec<T> p01l = __builtin_shufflevector(o[i][0], o[i][1], 0, 8, 1, 9, 2, 10, 3, 11);
-        const WVec<T> p01h = __builtin_shufflevector(o[i][0], o[i][1], 4, 12, 5, 13, 6, 14, 7, 15);
-        const WVec<T> p23l = __builtin_shufflevector(o[i][2], o[i][3], 0, 8, 1, 9, 2, 10, 3, 11);
-        const WVec<T> p23h = __builtin_shufflevector(o[i][2], o[i][3], 4, 12, 5, 13, 6, 14, 7, 15);
-        wstore<T>(row, __builtin_shufflevector(p01l, p23l, 0, 1, 8, 9, 2, 3, 10, 11));
-        wstore<T>(row + L, __builtin_shufflevector(p01l, p23l, 4, 5, 12, 13, 6, 7, 14, 15));
-        wstore<T>(row + 2 * L, __builtin_shufflevector(p01h, p23h, 0, 1, 8, 9, 2, 3, 10, 11));
-        wstore<T>(row + 3 * L, __builtin_shufflevector(p01h, p23h, 4, 5, 12, 13, 6, 7, 14, 15));
+        wino4_store_row<T>(o[i], row);
       }
       continue;
     }
@@ -462,14 +469,7 @@ template <class T> void wino4_output_staged(const Wino4Shape& s, const T* M, lon
     if (!pool_idx) {
       for (int i = 0; i < 4; i++) {
         T* row = Y + i * ystride + 4 * t0;
-        const WVec<T> p01l = __builtin_shufflevector(o[i][0], o[i][1], 0, 8, 1, 9, 2, 10, 3, 11);
-        const WVec<T> p01h = __builtin_shufflevector(o[i][0], o[i][1], 4, 12, 5, 13, 6, 14, 7, 15);
-        const WVec<T> p23l = __builtin_shufflevector(o[i][2], o[i][3], 0, 8, 1, 9, 2, 10, 3, 11);
-        const WVec<T> p23h = __builtin_shufflevector(o[i][2], o[i][3], 4, 12, 5, 13, 6, 14, 7, 15);
-        wstore<T>(row, __builtin_shufflevector(p01l, p23l, 0, 1, 8, 9, 2, 3, 10, 11));
-        wstore<T>(row + L, __builtin_shufflevector(p01l, p23l, 4, 5, 12, 13, 6, 7, 14, 15));
-        wstore<T>(row + 2 * L, __builtin_shufflevector(p01h, p23h, 0, 1, 8, 9, 2, 3, 10, 11));
-        wstore<T>(row + 3 * L, __builtin_shufflevector(p01h, p23h, 4, 5, 12, 13, 6, 7, 14, 15));
+        wino4_store_row<T>(o[i], row);
       }
       continue;
     }
