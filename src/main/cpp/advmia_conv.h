@@ -6,8 +6,7 @@
 // Transposed convolution needs no kernels of its own: its forward is this backward-data.
 #pragma once
 #include "advmia_gemm.h"
-#include "advmia_winograd.h"
-#include "advmia_winograd4.h"
+#include "advmia_winograd_kernels.h"
 #include "advmia_spatial.h"
 #include "advmia_conv_geom.h"
 #include "advmia_depthwise.h"
@@ -192,39 +191,35 @@ inline bool wino_fits_fwd(const ConvGeom& g) {
 // Backward-data pads the output gradient by 2 - pad, so pad must be <= 2.
 inline bool wino_fits_bwd_data(const ConvGeom& g) { return wino_fits_fwd(g) && g.ph <= 2 && g.pw <= 2; }
 
+// The instruction set the Winograd kernels run with (advmia_winograd_kernels.h): AVX-512 where the
+// CPU has F, VL, BW and DQ, else AVX2. Tests force either (adv_set_wino_isa: 256 or 512; 0 = the
+// CPU's choice), so that both compiled copies are checked on an AVX-512 machine.
+inline bool cpu_has_avx512() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+  return has;
+}
+inline int& wino_isa_override() {
+  static int bits = 0;
+  return bits;
+}
+inline bool wino_avx512() { return wino_isa_override() ? wino_isa_override() == 512 : cpu_has_avx512(); }
+
 // tile: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3).
 template <class T> void wino_fwd(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, bool relu_in, int tile,
                                  T* pool_idx = nullptr) {
-  if (tile == 4) {
-    T* U = wino_scratch<T>(0, 36 * g.Cout * g.C);
-    wino4_filter_transform<T>(w, g.Cout, g.C, false, U);
-    wino4_conv<T>(Wino4Shape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, U, b, y, relu_in,
-                  (const T*)nullptr, pool_idx);
-    return;
-  }
-  T* U = wino_scratch<T>(0, 16 * g.Cout * g.C);
-  wino_filter_transform<T>(w, g.Cout, g.C, false, U);
-  wino_conv<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, U, b, y, relu_in, (const T*)nullptr,
-               pool_idx);
+  if (wino_avx512()) avx512::winograd_forward<T>(g, x, w, b, y, relu_in, tile, pool_idx);
+  else avx2::winograd_forward<T>(g, x, w, b, y, relu_in, tile, pool_idx);
 }
 
 template <class T> void wino_bwd_data(const ConvGeom& g, const T* gy, const T* w, T* gx, const T* mask, int tile) {
-  if (tile == 4) {
-    T* U = wino_scratch<T>(0, 36 * g.Cout * g.C);
-    wino4_filter_transform<T>(w, g.C, g.Cout, true, U);
-    wino4_conv<T>(Wino4Shape{g.N, g.Cout, g.OH, g.OW, 2 - g.ph, 2 - g.pw, g.C, g.H, g.W}, gy, U, (const T*)nullptr,
-                  gx, false, mask);
-    return;
-  }
-  T* U = wino_scratch<T>(0, 16 * g.Cout * g.C);
-  wino_filter_transform<T>(w, g.C, g.Cout, true, U);
-  wino_conv<T>(WinoShape{g.N, g.Cout, g.OH, g.OW, 2 - g.ph, 2 - g.pw, g.C, g.H, g.W}, gy, U, (const T*)nullptr, gx,
-               false, mask);
+  if (wino_avx512()) avx512::winograd_backward_data<T>(g, gy, w, gx, mask, tile);
+  else avx2::winograd_backward_data<T>(g, gy, w, gx, mask, tile);
 }
 
 template <class T> void wino_bwd_filter_any(const ConvGeom& g, const T* x, const T* gy, T* gw, bool relu_in, int tile) {
-  if (tile == 4) wino4_bwd_filter<T>(Wino4Shape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, gy, gw, relu_in);
-  else wino_bwd_filter<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, gy, gw, relu_in);
+  if (wino_avx512()) avx512::winograd_backward_filter<T>(g, x, gy, gw, relu_in, tile);
+  else avx2::winograd_backward_filter<T>(g, x, gy, gw, relu_in, tile);
 }
 
 // ---- a ReLU fused into the convolution that consumes it -------------------------------------
@@ -818,6 +813,20 @@ inline int adv_conv2d_pool_bwd(int dt, int algo, int relu_in, long long* geom_ll
   if (rc) return rc;
   ADV_DISPATCH(op, dt, adv::conv_pool_bwd_impl, g, x, w, gy, idx, gx, gw, gb, algo, relu_in);
 }
+
+// Test hook: the Winograd kernels' instruction set, 256 (AVX2), 512 (AVX-512; refused where the CPU
+// lacks it) or 0 (the CPU's best). Returns the set now in use, or -1.
+inline int adv_set_wino_isa(int bits) {
+  if (bits != 0 && bits != 256 && bits != 512)
+    return adv::fail("set_wino_isa: %d is none of 0 (the CPU's best), 256 (AVX2), 512 (AVX-512)", bits);
+  if (bits == 512 && !adv::cpu_has_avx512())
+    return adv::fail("set_wino_isa: this CPU lacks AVX-512 (F, VL, BW and DQ are needed)");
+  adv::wino_isa_override() = bits;
+  return adv::wino_avx512() ? 512 : 256;
+}
+
+// 1 where the CPU runs the AVX-512 copy of the Winograd kernels, else 0.
+inline int adv_cpu_has_avx512() { return adv::cpu_has_avx512() ? 1 : 0; }
 
 // Test hook: AUTO's Winograd layers use tile size `tile` (2 or 4), or the measured choice (0).
 inline int adv_set_wino_tile(int tile) {

@@ -16,15 +16,13 @@
 // The transforms are vectorized across kWinoLanes neighbouring tiles of one tile row.
 // advmia_winograd4.h builds F(4x4, 3x3) on the pieces here (vectors, scratch, chunk plan, plane
 // strides); advmia_conv.h picks between the two per layer and direction.
-#pragma once
-#include "advmia_gemm.h"
-#include "advmia_window_max.h"
-
-// WVec<double> is 64 bytes: GCC notes that passing it by value would change the ABI without
-// AVX-512. These helpers are inline and never cross a library boundary.
-#pragma GCC diagnostic ignored "-Wpsabi"
+// Included only by advmia_winograd_kernels.h, once per instruction set (no include guard).
+#ifndef ADV_WINO_ISA
+#error "include advmia_winograd_kernels.h, which compiles this file once per instruction set"
+#endif
 
 namespace adv {
+namespace ADV_WINO_ISA {
 
 constexpr long kWinoLanes = 8;
 
@@ -490,4 +488,5 @@ template <class T> void wino_bwd_filter(const WinoShape& s, const T* in, const T
   wino_filter_grad_transform<T>(dU, s.Cout, s.Cin, gw);
 }
 
+}  // namespace ADV_WINO_ISA
 }  // namespace adv

@@ -20,11 +20,13 @@
 // Layout, chunking, scratch and determinism follow advmia_winograd.h; the input rows are split by
 // column modulo 4 (tile tw reads phase columns tw and tw + 1) instead of by parity, and rows of
 // fewer than 8 tiles go through tile-major staging (wino4_staged).
-#pragma once
-#include <immintrin.h>
-#include "advmia_winograd.h"
+// Included only by advmia_winograd_kernels.h, after advmia_winograd.h, once per instruction set.
+#ifndef ADV_WINO_ISA
+#error "include advmia_winograd_kernels.h, which compiles this file once per instruction set"
+#endif
 
 namespace adv {
+namespace ADV_WINO_ISA {
 
 struct Wino4Shape {
   long N, Cin, IH, IW, ph, pw, Cout, OH, OW;
@@ -663,4 +665,45 @@ template <class T> void wino4_bwd_filter(const Wino4Shape& s, const T* in, const
   wino4_filter_grad_transform<T>(dU, s.Cout, s.Cin, gw);
 }
 
+
+// ---- entry points (advmia_conv.h picks the instruction set, then calls these) ---------------
+
+// tile: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3).
+template <class T> void winograd_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y, bool relu_in,
+                                         int tile, T* pool_idx) {
+  if (tile == 4) {
+    T* U = wino_scratch<T>(0, 36 * g.Cout * g.C);
+    wino4_filter_transform<T>(w, g.Cout, g.C, false, U);
+    wino4_conv<T>(Wino4Shape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, U, b, y, relu_in,
+                  (const T*)nullptr, pool_idx);
+    return;
+  }
+  T* U = wino_scratch<T>(0, 16 * g.Cout * g.C);
+  wino_filter_transform<T>(w, g.Cout, g.C, false, U);
+  wino_conv<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, U, b, y, relu_in, (const T*)nullptr,
+               pool_idx);
+}
+
+template <class T> void winograd_backward_data(const ConvGeom& g, const T* gy, const T* w, T* gx, const T* mask,
+                                               int tile) {
+  if (tile == 4) {
+    T* U = wino_scratch<T>(0, 36 * g.Cout * g.C);
+    wino4_filter_transform<T>(w, g.C, g.Cout, true, U);
+    wino4_conv<T>(Wino4Shape{g.N, g.Cout, g.OH, g.OW, 2 - g.ph, 2 - g.pw, g.C, g.H, g.W}, gy, U, (const T*)nullptr,
+                  gx, false, mask);
+    return;
+  }
+  T* U = wino_scratch<T>(0, 16 * g.Cout * g.C);
+  wino_filter_transform<T>(w, g.C, g.Cout, true, U);
+  wino_conv<T>(WinoShape{g.N, g.Cout, g.OH, g.OW, 2 - g.ph, 2 - g.pw, g.C, g.H, g.W}, gy, U, (const T*)nullptr, gx,
+               false, mask);
+}
+
+template <class T> void winograd_backward_filter(const ConvGeom& g, const T* x, const T* gy, T* gw, bool relu_in,
+                                                 int tile) {
+  if (tile == 4) wino4_bwd_filter<T>(Wino4Shape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, gy, gw, relu_in);
+  else wino_bwd_filter<T>(WinoShape{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW}, x, gy, gw, relu_in);
+}
+
+}  // namespace ADV_WINO_ISA
 }  // namespace adv

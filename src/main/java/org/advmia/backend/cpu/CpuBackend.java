@@ -310,6 +310,23 @@ public final class CpuBackend implements Backend {
         check(CpuNative.adv_set_wino_tile(tile));
     }
 
+    /**
+     * For tests: the instruction set of the Winograd kernels, which are compiled twice (AVX2 and
+     * AVX-512, advmia_winograd_kernels.h) and picked per call from what the CPU has: 256 forces the
+     * AVX2 copy, 512 the AVX-512 copy (an error where the CPU lacks it), 0 restores the CPU's best.
+     * Process-wide. Returns the set now in use (256 or 512).
+     */
+    public int setWinogradIsaForTests(int bits) {
+        int inUse = CpuNative.adv_set_wino_isa(bits);
+        check(inUse < 0 ? -1 : 0);
+        return inUse;
+    }
+
+    /** Whether this CPU runs the AVX-512 copy of the Winograd kernels (F, VL, BW and DQ present). */
+    public boolean hasAvx512() {
+        return CpuNative.adv_cpu_has_avx512() == 1;
+    }
+
     @Override
     public void conv2d(ConvGeometry g, Tensor x, Tensor w, Tensor bias, Tensor y) {
         conv2d(g, x, w, bias, y, ConvAlgorithm.AUTO);

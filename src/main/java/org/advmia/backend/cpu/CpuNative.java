@@ -29,6 +29,12 @@ public final class CpuNative {
     /** Test hook: the Winograd tile size (2, 4) AUTO uses where it takes Winograd; 0 = measured choice. */
     public static native int adv_set_wino_tile(int tile);
 
+    /** Test hook: the Winograd kernels' instruction set, 256 (AVX2), 512 (AVX-512) or 0 (the CPU's best); returns the one in use or -1. */
+    public static native int adv_set_wino_isa(int bits);
+
+    /** 1 where the CPU can run the AVX-512 copy of the Winograd kernels. */
+    public static native int adv_cpu_has_avx512();
+
     public static native long adv_alloc(long bytes);
 
     public static native void adv_free(long address);
