@@ -107,8 +107,20 @@ class CliTest {
         assertEquals("bit-depth:3", pj.get("preprocess"));
         assertTrue(((String) pj.get("adaptive_evaluation")).startsWith("BPDA"), pj.get("adaptive_evaluation").toString());
         assertEquals(1, ((Number) pj.get("eot_samples")).intValue());
-        // BPDA sees through the quantiser: at eps 0.3 the defended model falls like the undefended one.
-        assertTrue(((Number) pj.get("robust_accuracy")).doubleValue() <= 0.2, pre.out());
+        // BPDA sees through the quantiser: at eps 0.3 the defended model falls like the undefended one,
+        // within 6 of the 60 images, and to at most 0.2 (against a clean accuracy of 1.0). How many
+        // images of this 15-epoch model stay robust moves with float rounding in training (BPDA: 11 to
+        // 15 of 60 across Winograd changes, the undefended model with it), so a failure of the fixed
+        // bound alone needs the printed undefended rate to tell a weaker model from a broken BPDA.
+        Run undefended = run("attack", "--data", data, "--model", "smallcnn", "--weights", w.toString(), "--attack", "pgd",
+                "--eps", "0.3", "--steps", "10", "--json");
+        assertEquals(0, undefended.code(), undefended.err());
+        double plain = ((Number) ((Map<String, Object>) Json.parse(undefended.out().strip(), "undefended attack output"))
+                .get("robust_accuracy")).doubleValue();
+        System.out.printf("pgd eps 0.3: undefended robust %.3f, BPDA through bit-depth-3 %.3f%n", plain,
+                ((Number) pj.get("robust_accuracy")).doubleValue());
+        double bpda = ((Number) pj.get("robust_accuracy")).doubleValue();
+        assertTrue(bpda <= plain + 0.1 && bpda <= 0.2, "undefended " + plain + ", BPDA " + pre.out());
         Run eot = run("attack", "--data", data, "--model", "smallcnn", "--weights", w.toString(), "--attack", "fgsm",
                 "--eps", "0.1", "--preprocess", "random-resize-pad:0.8,median:3", "--limit", "8", "--json");
         assertEquals(0, eot.code(), eot.err());
