@@ -381,21 +381,34 @@ template <class T> inline WinoPlan wino4_plan(const Wino4Shape& s) {
 // Input rows split per run of tile rows: 4 per tile row plus the 2 the last one overlaps.
 inline long wino4_split_rows_needed(const WinoPlan& p) { return 4 * p.rows + 2; }
 
-// V for kWinoLanes consecutive tiles t0.. of the chunk starting at tile row r0 (fewer where t0 + 8
-// > tiles), channel c, gathered straight from the input: a masked AVX2 gather per tile element
-// (zero outside the image), so narrow rows need neither split rows nor a staging copy.
-template <class T> void wino4_gather_group(const Wino4Shape& s, const T* in, long c, long r0, long t0, long tiles,
-                                           bool relu, T* v, long xstride) {
-  constexpr int L = (int)kWinoLanes;
+// Where the kWinoLanes consecutive tiles t0.. of the chunk starting at tile row r0 read (fewer
+// where t0 + 8 > tiles): each lane's first input row and column and its offset into channel 0 of
+// its image. The same for every channel, so computed once per group (the divisions by TW and TH
+// cost more than a channel's gather did).
+struct Wino4Lanes {
+  alignas(32) int off[kWinoLanes], row[kWinoLanes], col[kWinoLanes];
+};
+inline void wino4_gather_lanes(const Wino4Shape& s, long r0, long t0, long tiles, Wino4Lanes& g) {
   const long TH = s.TH(), TW = s.TW(), IHW = s.IH * s.IW;
-  alignas(32) int off[L], row[L], col[L];
-  for (int l = 0; l < L; l++) {
+  for (long l = 0; l < kWinoLanes; l++) {
     const long t = t0 + l, r = r0 + t / TW, n = r / TH, ih = 4 * (r % TH) - s.ph, iw = 4 * (t % TW) - s.pw;
     const bool tile = t < tiles;
-    row[l] = tile ? (int)ih : -(1 << 20);  // lanes past the chunk: a row no element reaches, all masked
-    col[l] = (int)iw;
-    off[l] = tile ? (int)((n * s.Cin + c) * IHW + ih * s.IW + iw) : 0;
+    g.row[l] = tile ? (int)ih : -(1 << 20);  // lanes past the chunk: a row no element reaches, all masked
+    g.col[l] = (int)iw;
+    g.off[l] = tile ? (int)(n * s.Cin * IHW + ih * s.IW + iw) : 0;
   }
+}
+
+// V for the tiles of `lanes`, channel c, gathered straight from the input: a masked AVX2 gather
+// per tile element (zero outside the image), so narrow rows need neither split rows nor a staging
+// copy.
+template <class T> void wino4_gather_group(const Wino4Shape& s, const T* in, long c, const Wino4Lanes& lanes, bool relu,
+                                           T* v, long xstride) {
+  constexpr int L = (int)kWinoLanes;
+  const int* row = lanes.row;
+  const int* col = lanes.col;
+  in += c * s.IH * s.IW;
+  const int* off = lanes.off;
   if constexpr (sizeof(T) == 4) {
     const __m256i offv = _mm256_load_si256((const __m256i*)off), rowv = _mm256_load_si256((const __m256i*)row);
     const __m256i colv = _mm256_load_si256((const __m256i*)col), none = _mm256_set1_epi32(-1);
@@ -436,12 +449,15 @@ template <class T> void wino4_input_chunk(const Wino4Shape& s, const T* in, long
   const long TH = s.TH(), TW = s.TW(), Ws = s.split_width(), IHW = s.IH * s.IW, groups = s.TWr() / L;
   const bool staged = wino4_staged(TW) && s.N * s.Cin * IHW <= 0x7fffffffL;
   const long tiles = (r1 - r0) * TW;
-  for (long c = 0; c < s.Cin; c++) {
-    if (staged) {
-      for (long t0 = 0; t0 < tiles; t0 += L)
-        wino4_gather_group<T>(s, in, c, r0, t0, tiles, relu_in, V + c * ld + t0, vstride);
-      continue;
+  if (staged) {
+    for (long t0 = 0; t0 < tiles; t0 += L) {
+      Wino4Lanes lanes;
+      wino4_gather_lanes(s, r0, t0, tiles, lanes);
+      for (long c = 0; c < s.Cin; c++) wino4_gather_group<T>(s, in, c, lanes, relu_in, V + c * ld + t0, vstride);
     }
+    return;
+  }
+  for (long c = 0; c < s.Cin; c++) {
     for (long ra = r0; ra < r1;) {
       const long n = ra / TH, th0 = ra % TH, rb = std::min(r1, (n + 1) * TH), rows = 4 * (rb - ra) + 2;
       wino4_split_rows<T>(in + (n * s.Cin + c) * IHW, s.IH, s.IW, s.pw, Ws, 4 * th0 - s.ph, rows, P0, pstride);
