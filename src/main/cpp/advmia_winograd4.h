@@ -473,11 +473,22 @@ template <class T> void wino4_input_chunk(const Wino4Shape& s, const T* in, long
   }
 }
 
+// tile_base[t] = the top-left index of tile t of the chunk starting at tile row r0 in its OH x OW
+// plane (as T, for the pool's index vectors), for t < tiles rounded up to kWinoLanes. Once per chunk:
+// per output channel, the divisions by TW and TH cost as much as the output transform.
+template <class T> void wino4_tile_bases(const Wino4Shape& s, long r0, long tiles, T* tile_base) {
+  const long TH = s.TH(), TW = s.TW(), padded = (tiles + kWinoLanes - 1) / kWinoLanes * kWinoLanes;
+  for (long t = 0; t < padded; t++) {
+    const long r = r0 + t / TW;
+    tile_base[t] = (T)(4 * (r % TH) * s.OW + 4 * (t % TW));
+  }
+}
+
 // Staged output of one output channel's tiles of a chunk (see wino4_staged): the rows, or with
-// pool_idx the pooled rows and indices, of the chunk's tiles interleaved into Y (rows ystride
-// apart), then copied into the plane(s).
+// pool_idx the pooled rows and indices (tile_base from wino4_tile_bases), of the chunk's tiles
+// interleaved into Y (rows ystride apart), then copied into the plane(s).
 template <class T> void wino4_output_staged(const Wino4Shape& s, const T* M, long xstride, T bias, long r0, long r1,
-                                            T* Y, long ystride, T* out, T* pool_idx, long k) {
+                                            T* Y, long ystride, T* out, T* pool_idx, const T* tile_base, long k) {
   constexpr long L = kWinoLanes;
   const long TH = s.TH(), TW = s.TW(), OW = s.OW, OHW = s.OH * OW, tiles = (r1 - r0) * TW;
   const WVec<T> b = (WVec<T>){} + bias;
@@ -491,11 +502,7 @@ template <class T> void wino4_output_staged(const Wino4Shape& s, const T* M, lon
       }
       continue;
     }
-    WVec<T> base;  // each lane's tile's top-left index in its OH x OW plane
-    for (long l = 0; l < L; l++) {
-      const long t = t0 + l, r = r0 + t / TW;
-      base[l] = (T)(4 * (r % TH) * OW + 4 * (t % TW));
-    }
+    const WVec<T> base = wload<T>(tile_base + t0);  // each lane's tile's top-left index in its plane
     for (int a = 0; a < 2; a++) {
       WVec<T> best[2], bi[2];
       for (int wb = 0; wb < 2; wb++) {
@@ -542,17 +549,19 @@ template <class T> void wino4_conv(const Wino4Shape& s, const T* in, const T* U,
   const bool outer = plan.chunks >= threads && threads > 1;
   parallel_for(plan.chunks, [&](long ch) {
     const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
-    T* P0 = wino_scratch<T>(1, 4 * pstride + (staged ? 4 * ystride : 0));
+    T* P0 = wino_scratch<T>(1, 4 * pstride + (staged ? 4 * ystride + ld : 0));
     T* Y = P0 + 4 * pstride;
+    T* tile_base = Y + 4 * ystride;
     T* V = wino_scratch<T>(2, 36 * vstride);
     T* M = wino_scratch<T>(3, 36 * mstride);
     wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, V, vstride, relu_in);
+    if (staged && pool_idx) wino4_tile_bases<T>(s, r0, tiles, tile_base);
     for (int xi = 0; xi < 36; xi++)
       gemm_auto<T>(!outer, false, false, s.Cout, tiles, s.Cin, 1, U + xi * s.Cout * s.Cin, s.Cin, V + xi * vstride, ld,
                    0, M + xi * mstride, ld);
     for (long k = 0; k < s.Cout; k++) {
       const T b = bias ? bias[k] : (T)0;
-      if (staged) wino4_output_staged<T>(s, M + k * ld, mstride, b, r0, r1, Y, ystride, out, pool_idx, k);
+      if (staged) wino4_output_staged<T>(s, M + k * ld, mstride, b, r0, r1, Y, ystride, out, pool_idx, tile_base, k);
       for (long r = r0; r < r1; r++) {
         const long n = r / TH, th = r % TH;
         if (pool_idx) {
