@@ -25,6 +25,9 @@ namespace adv {
 namespace ADV_WINO_ISA {
 
 constexpr long kWinoLanes = 8;
+// The AVX-512 copy also has 16-lane (512-bit) variants of some float kernels (see
+// wino4_gather_group16); the vectors of every other kernel stay kWinoLanes wide.
+constexpr bool kWinoWide = ADV_WINO_WIDE;
 
 // kWinoLanes values of T as one GCC vector (one AVX2 register for float, two for double): the
 // transforms are written on these, because GCC's auto-vectorizer left the 4x4 tile arrays as

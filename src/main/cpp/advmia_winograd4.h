@@ -39,8 +39,8 @@ struct Wino4Shape {
 // The 1-D transforms, each on 6 (or 4) vectors of kWinoLanes tiles or channels. The groupings
 // bound the roundings per output: B^T 3, A^T 3, G 4 (with the rounded constant), A (of the
 // gradient tile) 2, G^T 5; WinogradF4ConvolutionTest's bounds count these.
-template <class T> inline void w4_bt(const WVec<T>* d, WVec<T>* o) {
-  const WVec<T> d42 = d[4] - d[2], d31 = d[3] - d[1];
+template <class T, class V = WVec<T>> inline void w4_bt(const V* d, V* o) {
+  const V d42 = d[4] - d[2], d31 = d[3] - d[1];
   o[0] = (T)4 * (d[0] - d[2]) + d42;
   o[1] = (d[3] + d[4]) - (T)4 * (d[1] + d[2]);
   o[2] = (d[4] - d[3]) + (T)4 * (d[1] - d[2]);
@@ -374,7 +374,7 @@ template <class T> inline WinoPlan wino4_plan(const Wino4Shape& s) {
   const long threads = pool_threads();
   if (threads > 1) rows = std::min(rows, std::max(1L, (total + threads - 1) / threads));
   WinoPlan p{rows, (total + rows - 1) / rows, 0};
-  p.ld = rows * TW + kWinoLanes;
+  p.ld = rows * TW + 2 * kWinoLanes;  // whole groups of up to 16 tiles (wino4_gather_group16) are stored
   return p;
 }
 
@@ -441,6 +441,60 @@ template <class T> void wino4_gather_group(const Wino4Shape& s, const T* in, lon
   }
 }
 
+// The AVX-512 copy's staged float input: 16 tiles per group in 512-bit vectors, so the transform
+// runs half the instructions per tile of wino4_gather_group (the gathers cost the same per
+// element). Lanes as wino4_gather_lanes, 16 of them.
+#if ADV_WINO_WIDE
+typedef float WVec16f __attribute__((vector_size(64)));
+struct Wino4Lanes16 {
+  alignas(64) int off[16], row[16], col[16];
+};
+inline void wino4_gather_lanes16(const Wino4Shape& s, long r0, long t0, long tiles, Wino4Lanes16& g) {
+  const long TH = s.TH(), TW = s.TW(), IHW = s.IH * s.IW;
+  for (long l = 0; l < 16; l++) {
+    const long t = t0 + l, r = r0 + t / TW, n = r / TH, ih = 4 * (r % TH) - s.ph, iw = 4 * (t % TW) - s.pw;
+    const bool tile = t < tiles;
+    g.row[l] = tile ? (int)ih : -(1 << 20);
+    g.col[l] = (int)iw;
+    g.off[l] = tile ? (int)(n * s.Cin * IHW + ih * s.IW + iw) : 0;
+  }
+}
+
+inline void wino4_gather_group16(const Wino4Shape& s, const float* in, long c, const Wino4Lanes16& lanes, bool relu,
+                                 float* v, long xstride) {
+  const float* base = in + c * s.IH * s.IW;
+  const __m512i offv = _mm512_load_si512(lanes.off), rowv = _mm512_load_si512(lanes.row);
+  const __m512i colv = _mm512_load_si512(lanes.col), zero = _mm512_setzero_si512();
+  const __m512i ih = _mm512_set1_epi32((int)s.IH), iw = _mm512_set1_epi32((int)s.IW);
+  __mmask16 rin[6], cin[6];
+  for (int i = 0; i < 6; i++) {
+    const __m512i ri = _mm512_add_epi32(rowv, _mm512_set1_epi32(i)), ci = _mm512_add_epi32(colv, _mm512_set1_epi32(i));
+    rin[i] = _mm512_cmpge_epi32_mask(ri, zero) & _mm512_cmplt_epi32_mask(ri, ih);
+    cin[i] = _mm512_cmpge_epi32_mask(ci, zero) & _mm512_cmplt_epi32_mask(ci, iw);
+  }
+  WVec16f t[6][6], d[6], o[6];
+  auto load = [&](int r, int j) {
+    const __m512i idx = _mm512_add_epi32(offv, _mm512_set1_epi32((int)(r * s.IW + j)));
+    __m512 g = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), (__mmask16)(rin[r] & cin[j]), idx, base, 4);
+    // Zero where not > 0, NaN included, as max(x, 0) above. (Not _mm512_max_ps: GCC 12 warns about its
+    // undefined source operand; not a ?: on the GCC vector: GCC scalarized that select.)
+    if (relu) g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(g, _mm512_setzero_ps(), _CMP_GT_OQ), g);
+    WVec16f x;
+    std::memcpy(&x, &g, sizeof x);
+    return x;
+  };
+  for (int j = 0; j < 6; j++) {
+    for (int r = 0; r < 6; r++) d[r] = load(r, j);
+    w4_bt<float, WVec16f>(d, o);
+    for (int i = 0; i < 6; i++) t[i][j] = o[i];
+  }
+  for (int i = 0; i < 6; i++) {
+    w4_bt<float, WVec16f>(t[i], o);
+    for (int j = 0; j < 6; j++) std::memcpy(v + (6 * i + j) * xstride, &o[j], sizeof o[j]);
+  }
+}
+#endif
+
 // V of tile rows [r0, r1), as wino_input_chunk (relu_in likewise). Staged (gathered) where
 // wino4_staged(TW) and every offset into `in` fits the gather's 32-bit indices.
 template <class T> void wino4_input_chunk(const Wino4Shape& s, const T* in, long r0, long r1, long ld, T* P0,
@@ -449,6 +503,25 @@ template <class T> void wino4_input_chunk(const Wino4Shape& s, const T* in, long
   const long TH = s.TH(), TW = s.TW(), Ws = s.split_width(), IHW = s.IH * s.IW, groups = s.TWr() / L;
   const bool staged = wino4_staged(TW) && s.N * s.Cin * IHW <= 0x7fffffffL;
   const long tiles = (r1 - r0) * TW;
+#if ADV_WINO_WIDE
+  if constexpr (sizeof(T) == 4)
+    if (staged) {
+      long t0 = 0;
+      for (; tiles - t0 > L; t0 += 16) {  // (a last group of at most 8 tiles takes the 8-lane kernel below)
+        Wino4Lanes16 lanes;
+        wino4_gather_lanes16(s, r0, t0, tiles, lanes);
+        for (long c = 0; c < s.Cin; c++)
+          wino4_gather_group16(s, reinterpret_cast<const float*>(in), c, lanes, relu_in,
+                               reinterpret_cast<float*>(V + c * ld + t0), vstride);
+      }
+      if (t0 < tiles) {
+        Wino4Lanes lanes;
+        wino4_gather_lanes(s, r0, t0, tiles, lanes);
+        for (long c = 0; c < s.Cin; c++) wino4_gather_group<T>(s, in, c, lanes, relu_in, V + c * ld + t0, vstride);
+      }
+      return;
+    }
+#endif
   if (staged) {
     for (long t0 = 0; t0 < tiles; t0 += L) {
       Wino4Lanes lanes;

@@ -21,8 +21,10 @@
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 #define ADV_WINO_ISA avx2
+#define ADV_WINO_WIDE 0
 #include "advmia_winograd.h"
 #include "advmia_winograd4.h"
+#undef ADV_WINO_WIDE
 #undef ADV_WINO_ISA
 
 // Every function defined in this region (lambdas and template instantiations included) may use
@@ -30,7 +32,9 @@
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,prefer-vector-width=256")
 #define ADV_WINO_ISA avx512
+#define ADV_WINO_WIDE 1
 #include "advmia_winograd.h"
 #include "advmia_winograd4.h"
+#undef ADV_WINO_WIDE
 #undef ADV_WINO_ISA
 #pragma GCC pop_options
