@@ -385,12 +385,14 @@ inline long wino4_split_rows_needed(const WinoPlan& p) { return 4 * p.rows + 2; 
 // where t0 + 8 > tiles): each lane's first input row and column and its offset into channel 0 of
 // its image. The same for every channel, so computed once per group (the divisions by TW and TH
 // cost more than a channel's gather did).
-struct Wino4Lanes {
-  alignas(32) int off[kWinoLanes], row[kWinoLanes], col[kWinoLanes];
+// (L lanes: kWinoLanes, or 16 for wino4_gather_group16.)
+template <int L> struct Wino4LanesOf {
+  alignas(64) int off[L], row[L], col[L];
 };
-inline void wino4_gather_lanes(const Wino4Shape& s, long r0, long t0, long tiles, Wino4Lanes& g) {
+using Wino4Lanes = Wino4LanesOf<(int)kWinoLanes>;
+template <int L> inline void wino4_gather_lanes(const Wino4Shape& s, long r0, long t0, long tiles, Wino4LanesOf<L>& g) {
   const long TH = s.TH(), TW = s.TW(), IHW = s.IH * s.IW;
-  for (long l = 0; l < kWinoLanes; l++) {
+  for (long l = 0; l < L; l++) {
     const long t = t0 + l, r = r0 + t / TW, n = r / TH, ih = 4 * (r % TH) - s.ph, iw = 4 * (t % TW) - s.pw;
     const bool tile = t < tiles;
     g.row[l] = tile ? (int)ih : -(1 << 20);  // lanes past the chunk: a row no element reaches, all masked
@@ -443,24 +445,11 @@ template <class T> void wino4_gather_group(const Wino4Shape& s, const T* in, lon
 
 // The AVX-512 copy's staged float input: 16 tiles per group in 512-bit vectors, so the transform
 // runs half the instructions per tile of wino4_gather_group (the gathers cost the same per
-// element). Lanes as wino4_gather_lanes, 16 of them.
+// element).
 #if ADV_WINO_WIDE
 typedef float WVec16f __attribute__((vector_size(64)));
-struct Wino4Lanes16 {
-  alignas(64) int off[16], row[16], col[16];
-};
-inline void wino4_gather_lanes16(const Wino4Shape& s, long r0, long t0, long tiles, Wino4Lanes16& g) {
-  const long TH = s.TH(), TW = s.TW(), IHW = s.IH * s.IW;
-  for (long l = 0; l < 16; l++) {
-    const long t = t0 + l, r = r0 + t / TW, n = r / TH, ih = 4 * (r % TH) - s.ph, iw = 4 * (t % TW) - s.pw;
-    const bool tile = t < tiles;
-    g.row[l] = tile ? (int)ih : -(1 << 20);
-    g.col[l] = (int)iw;
-    g.off[l] = tile ? (int)(n * s.Cin * IHW + ih * s.IW + iw) : 0;
-  }
-}
 
-inline void wino4_gather_group16(const Wino4Shape& s, const float* in, long c, const Wino4Lanes16& lanes, bool relu,
+inline void wino4_gather_group16(const Wino4Shape& s, const float* in, long c, const Wino4LanesOf<16>& lanes, bool relu,
                                  float* v, long xstride) {
   const float* base = in + c * s.IH * s.IW;
   const __m512i offv = _mm512_load_si512(lanes.off), rowv = _mm512_load_si512(lanes.row);
@@ -508,8 +497,8 @@ template <class T> void wino4_input_chunk(const Wino4Shape& s, const T* in, long
     if (staged) {
       long t0 = 0;
       for (; tiles - t0 > L; t0 += 16) {  // (a last group of at most 8 tiles takes the 8-lane kernel below)
-        Wino4Lanes16 lanes;
-        wino4_gather_lanes16(s, r0, t0, tiles, lanes);
+        Wino4LanesOf<16> lanes;
+        wino4_gather_lanes(s, r0, t0, tiles, lanes);
         for (long c = 0; c < s.Cin; c++)
           wino4_gather_group16(s, reinterpret_cast<const float*>(in), c, lanes, relu_in,
                                reinterpret_cast<float*>(V + c * ld + t0), vstride);
