@@ -288,6 +288,16 @@ struct WinoPlan {
   long ld;      // leading dimension of a chunk's V and M rows: tiles + kWinoLanes padding
 };
 
+// dU[i] += dU[q * usize + i] for the parts q = 1 .. parts - 1 of a backward-filter's per-thread
+// partial sums, in part order (deterministic for a thread count); F(2x2) and F(4x4) alike.
+template <class T> void wino_sum_parts(T* dU, long parts, long usize) {
+  if (parts > 1)
+    parallel_range(usize, kParallelGrain, [&](long b, long e) {
+      for (long q = 1; q < parts; q++)
+        for (long i = b; i < e; i++) dU[i] += dU[q * usize + i];
+    });
+}
+
 template <class T> inline WinoPlan wino_plan(const WinoShape& s) {
   const long TW = s.TW(), total = s.N * s.TH();
   const long per_tile = 16 * (s.Cin + s.Cout) * (long)sizeof(T);
@@ -483,11 +493,7 @@ template <class T> void wino_bwd_filter(const WinoShape& s, const T* in, const T
                      ch == c0 ? (T)0 : (T)1, dU + part * usize + xi * s.Cout * s.Cin, s.Cin);
     }
   }, outer);
-  if (parts > 1)
-    parallel_range(usize, kParallelGrain, [&](long b, long e) {
-      for (long q = 1; q < parts; q++)
-        for (long i = b; i < e; i++) dU[i] += dU[q * usize + i];
-    });
+  wino_sum_parts<T>(dU, parts, usize);
   wino_filter_grad_transform<T>(dU, s.Cout, s.Cin, gw);
 }
 

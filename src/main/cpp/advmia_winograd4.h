@@ -744,11 +744,7 @@ template <class T> void wino4_bwd_filter(const Wino4Shape& s, const T* in, const
                      ch == c0 ? (T)0 : (T)1, dU + part * usize + xi * s.Cout * s.Cin, s.Cin);
     }
   }, outer);
-  if (parts > 1)
-    parallel_range(usize, kParallelGrain, [&](long b, long e) {
-      for (long q = 1; q < parts; q++)
-        for (long i = b; i < e; i++) dU[i] += dU[q * usize + i];
-    });
+  wino_sum_parts<T>(dU, parts, usize);
   wino4_filter_grad_transform<T>(dU, s.Cout, s.Cin, gw);
 }
 
