@@ -3,7 +3,7 @@
 #   benchmarks/cpp/conv_bench.sh [threads] [rounds] [layer-name filter]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-OUT="$ROOT/target/conv_bench"
+OUT="${CONV_BENCH_OUT:-$ROOT/target/conv_bench}"
 g++ -O3 -march=x86-64-v3 -fopenmp -std=c++17 -fno-math-errno -I"$ROOT/src/main/cpp" \
   "$ROOT/benchmarks/cpp/conv_bench.cpp" -o "$OUT" -ldl -lpthread
 OPENBLAS_LIB=${OPENBLAS_LIB:-$(find ~/.javacpp/cache -path '*openblas-*/org/bytedeco/openblas/*' -name 'libopenblas_nolapack.so.0' | head -1)}

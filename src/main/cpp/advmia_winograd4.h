@@ -659,6 +659,41 @@ template <class T, class At> inline void wino4_grad_group(At at, T* d, long xstr
   }
 }
 
+// dM[xi * mstride + k * ld + t] = (A gY A^T)[xi] of output channel k's tile t of tile rows [r0, r1)
+// (wino4_grad_group): the output gradient's tiles in the transform domain, for backward-filter and
+// the adjoint backward-data. G0 (4 rows of gstride) and D (16 rows of dstride, staged layouts only)
+// are scratch.
+template <class T> void wino4_grad_chunk(const Wino4Shape& s, const T* gy, long r0, long r1, T* G0, long gstride, T* D,
+                                         long dstride, T* dM, long ld, long mstride) {
+  const long TH = s.TH(), TW = s.TW(), OHW = s.OH * s.OW, Ws = s.split_width(), groups = s.TWr() / kWinoLanes;
+  const long tiles = (r1 - r0) * TW;
+  const bool staged = wino4_staged(TW);
+  for (long k = 0; k < s.Cout; k++) {
+    for (long r = r0; r < r1; r++) {
+      const long n = r / TH, th = r % TH;
+      if (staged) {  // the tiles' 4x4 elements gathered tile-major, as the input's (wino4_staged)
+        for (int i = 0; i < 4; i++) {
+          const long oh = 4 * th + i;
+          WVec<T> cols[4];
+          wino4_deinterleave<T>(oh < s.OH ? gy + (n * s.Cout + k) * OHW + oh * s.OW : nullptr, s.OW, 0, false, G0, 4,
+                                cols);
+          for (int j = 0; j < 4; j++) wstore<T>(D + (4 * i + j) * dstride + (r - r0) * TW, cols[j]);
+        }
+        continue;
+      }
+      wino4_split_rows<T>(gy + (n * s.Cout + k) * OHW, s.OH, s.OW, 0, Ws, 4 * th, 4, G0, gstride);
+      for (long gi = 0; gi < groups; gi++) {
+        const long k0 = kWinoLanes * gi;
+        wino4_grad_group<T>([&](int i, int c) { return G0 + c * gstride + i * Ws + k0; },
+                            dM + k * ld + (r - r0) * TW + k0, mstride);
+      }
+    }
+    if (staged)
+      for (long t0 = 0; t0 < tiles; t0 += kWinoLanes)
+        wino4_grad_group<T>([&](int i, int c) { return D + (4 * i + c) * dstride + t0; }, dM + k * ld + t0, mstride);
+  }
+}
+
 // gw[o][i][3x3] = G^T dU[.][o][i] G, dU laid out [36][Cout][Cin]; vectorized across input channels.
 template <class T> void wino4_filter_grad_transform(const T* dU, long Cout, long Cin, T* gw) {
   constexpr long L = kWinoLanes;
@@ -695,7 +730,7 @@ template <class T> void wino4_filter_grad_transform(const T* dU, long Cout, long
 template <class T> void wino4_bwd_filter(const Wino4Shape& s, const T* in, const T* gy, T* gw, bool relu_in) {
   const WinoPlan plan = wino4_plan<T>(s);
   const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
-  const long OHW = s.OH * s.OW, groups = s.TWr() / kWinoLanes, usize = 36 * s.Cout * s.Cin;
+  const long usize = 36 * s.Cout * s.Cin;
   const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
   const long pstride = wino4_split_rows_needed(plan) * Ws, gstride = 4 * Ws;
   const bool staged = wino4_staged(TW);
@@ -714,31 +749,7 @@ template <class T> void wino4_bwd_filter(const Wino4Shape& s, const T* in, const
     for (long ch = c0; ch < c1; ch++) {
       const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
       wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, V, vstride, relu_in);
-      for (long k = 0; k < s.Cout; k++) {
-        for (long r = r0; r < r1; r++) {
-          const long n = r / TH, th = r % TH;
-          if (staged) {  // the tiles' 4x4 elements gathered tile-major, as the input's (wino4_staged)
-            for (int i = 0; i < 4; i++) {
-              const long oh = 4 * th + i;
-              WVec<T> cols[4];
-              wino4_deinterleave<T>(oh < s.OH ? gy + (n * s.Cout + k) * OHW + oh * s.OW : nullptr, s.OW, 0, false, G0, 4,
-                                    cols);
-              for (int j = 0; j < 4; j++) wstore<T>(D + (4 * i + j) * dstride + (r - r0) * TW, cols[j]);
-            }
-            continue;
-          }
-          wino4_split_rows<T>(gy + (n * s.Cout + k) * OHW, s.OH, s.OW, 0, Ws, 4 * th, 4, G0, gstride);
-          for (long gi = 0; gi < groups; gi++) {
-            const long k0 = kWinoLanes * gi;
-            wino4_grad_group<T>([&](int i, int c) { return G0 + c * gstride + i * Ws + k0; },
-                                dM + k * ld + (r - r0) * TW + k0, mstride);
-          }
-        }
-        if (staged)
-          for (long t0 = 0; t0 < tiles; t0 += kWinoLanes)
-            wino4_grad_group<T>([&](int i, int c) { return D + (4 * i + c) * dstride + t0; }, dM + k * ld + t0,
-                                mstride);
-      }
+      wino4_grad_chunk<T>(s, gy, r0, r1, G0, gstride, D, dstride, dM, ld, mstride);
       for (int xi = 0; xi < 36; xi++)
         gemm_auto<T>(!outer, false, true, s.Cout, s.Cin, tiles, 1, dM + xi * mstride, ld, V + xi * vstride, ld,
                      ch == c0 ? (T)0 : (T)1, dU + part * usize + xi * s.Cout * s.Cin, s.Cin);
@@ -748,6 +759,170 @@ template <class T> void wino4_bwd_filter(const Wino4Shape& s, const T* in, const
   wino4_filter_grad_transform<T>(dU, s.Cout, s.Cin, gw);
 }
 
+
+// ---- backward-data as the adjoint of the forward tiles ----------------------------------------
+// The forward is Y = A^T [U .* (B^T d B)] A per tile, so the input gradient is the sum over the
+// forward's tiles of B [sum_k U_k^T .* (A gY_k A^T)] B^T, each 6x6 result added into the input at
+// the tile's place (neighbouring tiles overlap by 2 rows / columns). Where the convolution shrinks
+// its input (padding < 1: SmallCNN 26 -> 24, 10 -> 8), the forward has fewer tiles than the
+// full-convolution form of backward-data (the forward kernel on gy padded by 2 - pad): SmallCNN
+// conv2 36 instead of 49 per image, conv4 4 instead of 9 (F(4x4), 1.44x waste) or 25 (F(2x2)).
+
+// o = B x (B = (B^T)^T, the adjoint of w4_bt): o_j = sum_i B^T[i][j] x_i.
+template <class T> inline void w4_b(const WVec<T>* x, WVec<T>* o) {
+  const WVec<T> s12 = x[1] + x[2], d21 = x[2] - x[1], s34 = x[3] + x[4], d34 = x[3] - x[4];
+  o[0] = (T)4 * x[0];
+  o[1] = (T)4 * (d21 + x[5]) - (T)2 * d34;
+  o[2] = -(((T)5 * x[0] + (T)4 * s12) + s34);
+  o[3] = ((T)2 * d34 - d21) - (T)5 * x[5];
+  o[4] = (x[0] + s12) + s34;
+  o[5] = x[5];
+}
+
+// Whether backward-data runs as the adjoint: the forward's tiles are at most half the full
+// convolution's and the forward would take F(4x4) on them (at most 1.44x waste). Its per-tile
+// cost is higher: the 6x6 results are added into the input one element at a time (scalar), the
+// planes zeroed first. Measured (benchmarks/cpp/conv_bench.sh, one thread, F(4x4) forced):
+// SmallCNN conv4 (4 tiles instead of 9) 3.10 ms against 4.59 full (and 5.90 for the F(2x2) that
+// AUTO took there); conv2 (36 instead of 49) 10.23 against 9.33, a loss.
+inline bool wino4_adjoint_fits(const Wino4Shape& s) {
+  const long fwd = s.TH() * s.TW(), full = (s.IH + 3) / 4 * ((s.IW + 3) / 4);
+  const long computed = 16 * fwd;
+  return 2 * fwd <= full && 100 * computed <= 144 * s.OH * s.OW;
+}
+
+// gx = the input gradient of the forward convolution of shape s (U: its filters transformed,
+// [36][Cout][Cin]); where mask, zero where mask <= 0. Chunks are whole images (the tiles of an
+// image overlap; across images nothing does), so each chunk writes its own planes: zeroed, then
+// the tiles added in order (deterministic). Returns false, computing nothing, where one image's
+// tiles exceed a chunk (the caller then takes the full-convolution form).
+//
+// Exact zeros: an input row (column) whose output rows (columns) all have an exactly zero
+// gradient in every channel, as the rows a 2x2 pool's floor drops, has an exactly zero gradient,
+// which im2col returns; the 6x6 transforms would mix rounding noise of the tile's other rows into
+// it, and a sign attack (FGSM) steps on that noise. Such rows and columns are found per image from
+// gy and set to 0.
+template <class T> bool wino4_bwd_data_adjoint(const Wino4Shape& s, const T* gy, const T* U, T* gx, const T* mask) {
+  const WinoPlan base = wino4_plan<T>(s);
+  const long TH = s.TH(), TW = s.TW(), imgs = base.rows / TH;
+  if (imgs < 1) return false;
+  const long chunks = (s.N + imgs - 1) / imgs, ld = imgs * TH * TW + 2 * kWinoLanes, Ws = s.split_width();
+  const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
+  const long gstride = 4 * Ws, dstride = wino_plane_stride<T>(ld), IHW = s.IH * s.IW, OHW = s.OH * s.OW;
+  const bool staged = wino4_staged(TW);
+  const int threads = pool_threads();
+  const bool outer = chunks >= threads && threads > 1;
+  parallel_for(chunks, [&](long ch) {
+    const long n0 = ch * imgs, n1 = std::min(s.N, n0 + imgs), r0 = n0 * TH, r1 = n1 * TH, tiles = (r1 - r0) * TW;
+    const long lanes = (tiles + kWinoLanes - 1) / kWinoLanes * kWinoLanes;
+    // Scratch: G0, D, then 3 longs per tile and the dead-row / column flags of each image.
+    const long extra = (3 * lanes * (long)sizeof(long) + imgs * (s.IH + s.IW + s.OH + s.OW)) / (long)sizeof(T) + 16;
+    T* G0 = wino_scratch<T>(1, 4 * gstride + (staged ? 16 * dstride : 0) + extra);
+    T* D = G0 + 4 * gstride;
+    const uintptr_t after = reinterpret_cast<uintptr_t>(D + (staged ? 16 * dstride : 0));
+    long* tile_off = reinterpret_cast<long*>((after + 63) / 64 * 64);
+    unsigned char* dead = reinterpret_cast<unsigned char*>(tile_off + 3 * lanes);  // [image][IH + IW]
+    unsigned char* live = dead + imgs * (s.IH + s.IW);                            // [OH + OW]
+    T* V = wino_scratch<T>(2, 36 * vstride);
+    T* dM = wino_scratch<T>(3, 36 * mstride);
+    wino4_grad_chunk<T>(s, gy, r0, r1, G0, gstride, D, dstride, dM, ld, mstride);
+    for (int xi = 0; xi < 36; xi++)
+      gemm_auto<T>(!outer, true, false, s.Cin, tiles, s.Cout, 1, U + xi * s.Cout * s.Cin, s.Cin, dM + xi * mstride, ld,
+                   0, V + xi * vstride, ld);
+    for (long t = 0; t < tiles; t++) {
+      const long r = r0 + t / TW, n = r / TH, ih = 4 * (r % TH) - s.ph, iw = 4 * (t % TW) - s.pw;
+      tile_off[3 * t] = n * s.Cin * IHW + ih * s.IW + iw;
+      tile_off[3 * t + 1] = ih;
+      tile_off[3 * t + 2] = iw;
+    }
+    // Input rows / columns of each image that no non-zero output gradient reaches (see above).
+    bool any_dead = false;
+    for (long n = n0; n < n1; n++) {
+      unsigned char* drow = dead + (n - n0) * (s.IH + s.IW);
+      unsigned char* dcol = drow + s.IH;
+      unsigned char* lrow = live;            // output row oh has a non-zero (NaN included) in some channel
+      unsigned char* lcol = live + s.OH;     // likewise output column ow
+      std::fill(live, live + s.OH + s.OW, (unsigned char)0);
+      for (long k = 0; k < s.Cout; k++) {
+        const T* p = gy + (n * s.Cout + k) * OHW;
+        for (long oh = 0; oh < s.OH; oh++) {
+          unsigned char nz = 0;
+          for (long ow = 0; ow < s.OW; ow++) {
+            const unsigned char b = p[oh * s.OW + ow] != (T)0;
+            nz |= b;
+            lcol[ow] |= b;
+          }
+          lrow[oh] |= nz;
+        }
+      }
+      // Input row ih feeds output rows ih + ph - 2 .. ih + ph.
+      for (long ih = 0; ih < s.IH; ih++) {
+        unsigned char alive = 0;
+        for (long oh = std::max(0L, ih + s.ph - 2); oh <= std::min(s.OH - 1, ih + s.ph); oh++) alive |= lrow[oh];
+        drow[ih] = !alive;
+      }
+      for (long iw = 0; iw < s.IW; iw++) {
+        unsigned char alive = 0;
+        for (long ow = std::max(0L, iw + s.pw - 2); ow <= std::min(s.OW - 1, iw + s.pw); ow++) alive |= lcol[ow];
+        dcol[iw] = !alive;
+      }
+      for (long i = 0; i < s.IH + s.IW; i++) any_dead |= drow[i] != 0;
+    }
+    alignas(64) T o[36][kWinoLanes];
+    for (long c = 0; c < s.Cin; c++) {
+      for (long n = n0; n < n1; n++) std::fill(gx + (n * s.Cin + c) * IHW, gx + (n * s.Cin + c + 1) * IHW, (T)0);
+      for (long t0 = 0; t0 < tiles; t0 += kWinoLanes) {
+        WVec<T> z[6][6], x[6], r[6];
+        const T* src = V + c * ld + t0;
+        for (int j = 0; j < 6; j++) {
+          for (int i = 0; i < 6; i++) x[i] = wload<T>(src + (6 * i + j) * vstride);
+          w4_b<T>(x, r);
+          for (int i = 0; i < 6; i++) z[i][j] = r[i];
+        }
+        for (int i = 0; i < 6; i++) {
+          w4_b<T>(z[i], r);
+          for (int j = 0; j < 6; j++) wstore<T>(o[6 * i + j], r[j]);
+        }
+        const long cnt = std::min(kWinoLanes, tiles - t0);
+        for (long l = 0; l < cnt; l++) {
+          const long* to = tile_off + 3 * (t0 + l);
+          const long ih0 = to[1], iw0 = to[2];
+          T* dst = gx + to[0] + c * IHW;
+          if (ih0 >= 0 && ih0 + 6 <= s.IH && iw0 >= 0 && iw0 + 6 <= s.IW) {
+            for (int i = 0; i < 6; i++)
+              for (int j = 0; j < 6; j++) dst[i * s.IW + j] += o[6 * i + j][l];
+            continue;
+          }
+          for (int i = 0; i < 6; i++) {
+            if (ih0 + i < 0 || ih0 + i >= s.IH) continue;
+            for (int j = 0; j < 6; j++)
+              if (iw0 + j >= 0 && iw0 + j < s.IW) dst[i * s.IW + j] += o[6 * i + j][l];
+          }
+        }
+      }
+      for (long n = n0; n < n1; n++) {
+        T* plane = gx + (n * s.Cin + c) * IHW;
+        if (any_dead) {
+          const unsigned char* drow = dead + (n - n0) * (s.IH + s.IW);
+          const unsigned char* dcol = drow + s.IH;
+          for (long ih = 0; ih < s.IH; ih++) {
+            if (drow[ih]) {
+              std::fill(plane + ih * s.IW, plane + (ih + 1) * s.IW, (T)0);
+              continue;
+            }
+            for (long iw = 0; iw < s.IW; iw++)
+              if (dcol[iw]) plane[ih * s.IW + iw] = 0;
+          }
+        }
+        if (mask) {
+          const T* m = mask + (n * s.Cin + c) * IHW;
+          for (long i = 0; i < IHW; i++) plane[i] = m[i] > 0 ? plane[i] : (T)0;
+        }
+      }
+    }
+  }, outer);
+  return true;
+}
 
 // ---- entry points (advmia_conv.h picks the instruction set, then calls these) ---------------
 
@@ -771,6 +946,11 @@ template <class T> void winograd_backward_data(const ConvGeom& g, const T* gy, c
                                                int tile) {
   if (tile == 4) {
     T* U = wino_scratch<T>(0, 36 * g.Cout * g.C);
+    const Wino4Shape fwd{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW};
+    if (wino4_adjoint_fits(fwd)) {
+      wino4_filter_transform<T>(w, g.Cout, g.C, false, U);
+      if (wino4_bwd_data_adjoint<T>(fwd, gy, U, gx, mask)) return;
+    }
     wino4_filter_transform<T>(w, g.C, g.Cout, true, U);
     wino4_conv<T>(Wino4Shape{g.N, g.Cout, g.OH, g.OW, 2 - g.ph, 2 - g.pw, g.C, g.H, g.W}, gy, U, (const T*)nullptr,
                   gx, false, mask);

@@ -67,6 +67,7 @@ record WinogradBounds(String name, ConvAlgorithm algorithm, int m, double[][] bt
      * 2 - pad, giving the c input channels.
      */
     double[] backwardData(ConvGeometry geo, double[] gy, double[] w, double u) {
+        if (takesAdjoint(geo)) return adjointBackwardData(geo, gy, w, u);
         return convolution(geo.n(), geo.cout(), geo.outH(), geo.outW(), 2 - (int) geo.padH(), 2 - (int) geo.padW(),
                 geo.c(), gy, filters(w, geo.cout(), geo.c(), true), null, u);
     }
@@ -101,6 +102,73 @@ record WinogradBounds(String name, ConvAlgorithm algorithm, int m, double[][] bt
                                 if (y >= oh || x >= ow) continue;
                                 double biasTerm = bias == null ? 0 : Math.abs(bias[k]) * u;
                                 bound[((i * K + k) * oh + y) * ow + x] = gamma * out[r][q] + biasTerm;
+                            }
+                    }
+                }
+        return bound;
+    }
+
+    /**
+     * Whether F(4x4) backward-data runs as the adjoint of the forward tiles
+     * (advmia_winograd4.h, wino4_adjoint_fits): the forward's tiles at most half the
+     * full-convolution form's, and at most 1.44x their outputs computed.
+     */
+    boolean takesAdjoint(ConvGeometry geo) {
+        if (m != 4) return false;
+        long fwd = ((geo.outH() + 3) / 4) * ((geo.outW() + 3) / 4), full = ((geo.h() + 3) / 4) * ((geo.w() + 3) / 4);
+        return 2 * fwd <= full && 100 * 16 * fwd <= 144 * geo.outH() * geo.outW();
+    }
+
+    /**
+     * Rounding stages of the adjoint backward-data beyond the K-term GEMM over output channels
+     * (its products included, as the forward's C): the filter transform G g G^T (4 per side, 8,
+     * the 1/6 and 1/24 constants' rounding included), the gradient tile's A gY A^T (2 per side,
+     * 4), B . B^T on the 6x6 result (3 per side, 6: e.g. w4_b's o1 = 4 (d21 + x5) - 2 d34, or
+     * o2's 5 x0, which rounds) and the overlap-add of up to 2 x 2 tiles into one input element
+     * (3 additions): 21.
+     */
+    static final int ADJOINT_STAGES = 21;
+
+    /**
+     * The adjoint backward-data bound of every input-gradient element:
+     * gamma_{K+21} times the sum, over the forward tiles that cover the element, of
+     * |B| (sum_k |U_k| .* (|A| |gY_k| |A^T|)) |B^T| (U_k: the forward filter of output channel k
+     * and this input channel, gY_k: output channel k's 4x4 gradient tile, zero outside the output).
+     */
+    double[] adjointBackwardData(ConvGeometry geo, double[] gy, double[] w, double u) {
+        int N = (int) geo.n(), C = (int) geo.c(), H = (int) geo.h(), W = (int) geo.w(), K = (int) geo.cout();
+        int oh = (int) geo.outH(), ow = (int) geo.outW(), ph = (int) geo.padH(), pw = (int) geo.padW();
+        int t = tile(), th = (oh + m - 1) / m, tw = (ow + m - 1) / m;
+        double n = K + ADJOINT_STAGES, gamma = n * u / (1 - n * u);
+        double[][][] f = filters(w, K, C, false);
+        double[][][] absU = new double[K][C][];
+        for (int k = 0; k < K; k++)
+            for (int ch = 0; ch < C; ch++) absU[k][ch] = absFilterTransform(f[k][ch]);
+        double[][] absA = transpose(abs(at)), absB = transpose(abs(bt));
+        double[] bound = new double[N * C * H * W];
+        for (int i = 0; i < N; i++)
+            for (int a = 0; a < th; a++)
+                for (int b = 0; b < tw; b++) {
+                    double[][] absM = new double[K][];
+                    for (int k = 0; k < K; k++) {
+                        double[][] gt = new double[m][m];
+                        for (int r = 0; r < m; r++)
+                            for (int q = 0; q < m; q++) {
+                                int y = m * a + r, x = m * b + q;
+                                if (y < oh && x < ow) gt[r][q] = Math.abs(gy[((i * K + k) * oh + y) * ow + x]);
+                            }
+                        absM[k] = flatten(mul(mul(absA, gt), abs(at)));
+                    }
+                    for (int ch = 0; ch < C; ch++) {
+                        double[][] s = new double[t][t];
+                        for (int k = 0; k < K; k++)
+                            for (int e = 0; e < t * t; e++) s[e / t][e % t] += absU[k][ch][e] * absM[k][e];
+                        double[][] out = mul(mul(absB, s), abs(bt));
+                        for (int r = 0; r < t; r++)
+                            for (int q = 0; q < t; q++) {
+                                int y = m * a - ph + r, x = m * b - pw + q;
+                                if (y >= 0 && y < H && x >= 0 && x < W)
+                                    bound[((i * C + ch) * H + y) * W + x] += gamma * out[r][q];
                             }
                     }
                 }

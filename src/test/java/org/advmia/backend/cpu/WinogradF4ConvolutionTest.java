@@ -7,7 +7,9 @@ import static org.advmia.backend.cpu.WinogradConvolutionTest.checkBackwardData;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.checkBackwardFilter;
 import static org.advmia.backend.cpu.WinogradConvolutionTest.checkForward;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -58,6 +60,11 @@ class WinogradF4ConvolutionTest {
         all.add(new Case("F4: output 8x9, asymmetric", 2, 17, 8, 11, 12, 1, 0, true));
         all.add(new Case("F4: 9 tiles per row, batch 1", 1, 8, 36, 38, 8, 1, 1, false));
         all.add(new Case("F4: SmallCNN conv4 class", 3, 64, 10, 10, 64, 0, 0, true));
+        // Backward-data as the adjoint of the forward tiles (WinogradBounds.takesAdjoint):
+        all.add(new Case("F4 adjoint: 8x8 from 10x10, batch 1", 1, 16, 10, 10, 24, 0, 0, true));
+        all.add(new Case("F4 adjoint: 4x4 from 6x6, 40 images (several chunks)", 40, 8, 6, 6, 8, 0, 0, false));
+        all.add(new Case("F4 adjoint: 8x4 from 10x6, channels off 8", 3, 5, 10, 6, 3, 0, 0, true));
+        all.add(new Case("F4 adjoint: 4x10 from 6x10, padding 0 / 1", 2, 6, 6, 10, 7, 0, 1, false));
         all.add(new Case("F4: one output channel", 2, 12, 9, 9, 1, 1, 1, true));
         return all.toArray(new Case[0]);
     }
@@ -75,6 +82,51 @@ class WinogradF4ConvolutionTest {
     @Test
     void backwardFilterMatchesFloat64ReferenceAndIm2colAndIsDeterministic() {
         checkBackwardFilter(WinogradBounds.F4, CASES, "F4 ", true);
+    }
+
+    /**
+     * Input positions that no non-zero output gradient reaches have an exactly zero gradient (im2col
+     * returns 0 there; the rows a 2x2 pool's floor drops are such). The adjoint's 6x6 transforms
+     * would put rounding noise of the tile's other rows there, so the kernel zeroes such rows and
+     * columns (found per image from gy): on a 10x10 -> 8x8 layer (the adjoint), image 0's output row
+     * 7 and column 7 and image 1's rows 6 and 7 are zero in every channel, so input row 9 and
+     * column 9 of image 0 and rows 8 and 9 of image 1 must be exactly 0, in float32 and float64,
+     * through AUTO and the forced F(4x4) alike.
+     */
+    @Test
+    void adjointBackwardDataIsExactlyZeroWhereNoGradientReaches() {
+        int n = 2, c = 8, k = 16;
+        ConvGeometry g = new ConvGeometry(n, c, 10, 10, k, 3, 3, 1, 1, 0, 0, 1, 1, 1);
+        assertTrue(WinogradBounds.F4.takesAdjoint(g));
+        java.util.Random r = new java.util.Random(77);
+        double[] w = WinogradConvolutionTest.roundToFloat(WinogradConvolutionTest.random(r, (long) k * c * 9));
+        double[] gy = WinogradConvolutionTest.roundToFloat(WinogradConvolutionTest.random(r, (long) n * k * 64));
+        for (int ch = 0; ch < k; ch++)
+            for (int q = 0; q < 8; q++) {
+                gy[(ch * 8 + 7) * 8 + q] = 0;        // image 0, row 7
+                gy[(ch * 8 + q) * 8 + 7] = 0;        // image 0, column 7
+                gy[((k + ch) * 8 + 6) * 8 + q] = 0;  // image 1, rows 6 and 7
+                gy[((k + ch) * 8 + 7) * 8 + q] = 0;
+            }
+        double[] exact = WinogradConvolutionTest.backwardDataReference(g, gy, w).value();
+        for (DType dt : new DType[] {DType.FLOAT32, DType.FLOAT64})
+            for (ConvAlgorithm algo : new ConvAlgorithm[] {ConvAlgorithm.AUTO, ConvAlgorithm.WINOGRAD4}) {
+                double[] gx = backwardData(g, dt, gy, w, algo);
+                int zeros = 0;
+                for (int img = 0; img < n; img++)
+                    for (int ch = 0; ch < c; ch++)
+                        for (int ih = 0; ih < 10; ih++)
+                            for (int iw = 0; iw < 10; iw++) {
+                                boolean dead = img == 0 ? ih == 9 || iw == 9 : ih >= 8;
+                                if (!dead) continue;
+                                int i = ((img * c + ch) * 10 + ih) * 10 + iw;
+                                assertEquals(0.0, exact[i], "reference");
+                                assertEquals(0.0, gx[i], dt + " " + algo + ": image " + img + " channel " + ch + " ("
+                                        + ih + ", " + iw + ")");
+                                zeros++;
+                            }
+                assertEquals(c * (19 + 20), zeros);
+            }
     }
 
     @Test
