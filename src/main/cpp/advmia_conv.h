@@ -299,9 +299,10 @@ inline bool wino_wins_bwd_filter(const ConvGeom& g) { return wino_fits_fwd(g) &&
 // layer-by-layer backward differ, which SmallCnnFusedConvTest requires to be bit-identical.)
 //
 // Backward-data also takes F(4x4) where its adjoint form (wino4_bwd_data_adjoint: the forward's
-// tiles, B [sum U^T .* (A gY A^T)] B^T added into the input) has at most half the tiles of the
-// full-convolution form: SmallCNN conv4 (8x8 out of 10x10: 4 tiles per image instead of 9, and
-// the 25 of the F(2x2) it took before), 3.10 ms against 5.90 (one thread). That form zeroes the
+// tiles, B [sum U^T .* (A gY A^T)] B^T added into the input) has fewer tiles than the
+// full-convolution form: SmallCNN conv2 (36 tiles per image instead of 49), 8.1 ms against 9.2-9.7,
+// and conv4 (8x8 out of 10x10: 4 instead of 9, and the 25 of the F(2x2) it took before), 2.6-2.7
+// ms against 5.7-6.0 (one thread, wino4_adjoint_fits). That form zeroes the
 // input rows and columns that no non-zero output gradient reaches, so the exposure above does not
 // apply to it (WinogradF4ConvolutionTest.adjointBackwardDataIsExactlyZeroWhereNoGradientReaches).
 inline bool wino4_waste_ok(long OH, long OW, long max_percent) {

@@ -779,16 +779,17 @@ template <class T> inline void w4_b(const WVec<T>* x, WVec<T>* o) {
   o[5] = x[5];
 }
 
-// Whether backward-data runs as the adjoint: the forward's tiles are at most half the full
-// convolution's and the forward would take F(4x4) on them (at most 1.44x waste). Its per-tile
-// cost is higher: the 6x6 results are added into the input one element at a time (scalar), the
-// planes zeroed first. Measured (benchmarks/cpp/conv_bench.sh, one thread, F(4x4) forced):
-// SmallCNN conv4 (4 tiles instead of 9) 3.10 ms against 4.59 full (and 5.90 for the F(2x2) that
-// AUTO took there); conv2 (36 instead of 49) 10.23 against 9.33, a loss.
+// Whether backward-data runs as the adjoint: the forward has fewer tiles than the full
+// convolution and would take F(4x4) on them (at most 1.44x waste). Per tile the adjoint costs a
+// little more (its 6x6 results are added into zeroed input planes one element at a time, and gy
+// is scanned for rows and columns without gradient), and it wins wherever it has fewer tiles.
+// Measured (benchmarks/cpp/conv_bench.sh, one thread, backward-data, against the previous choice):
+// SmallCNN conv2 (36 tiles per image instead of 49) 8.1 ms against 9.2-9.7 (full F(4x4)); conv4
+// (4 instead of 9, or 25 for the F(2x2) that AUTO took there) 2.6-2.7 against 5.7-6.0.
 inline bool wino4_adjoint_fits(const Wino4Shape& s) {
   const long fwd = s.TH() * s.TW(), full = (s.IH + 3) / 4 * ((s.IW + 3) / 4);
   const long computed = 16 * fwd;
-  return 2 * fwd <= full && 100 * computed <= 144 * s.OH * s.OW;
+  return fwd < full && 100 * computed <= 144 * s.OH * s.OW;
 }
 
 // gx = the input gradient of the forward convolution of shape s (U: its filters transformed,
@@ -797,11 +798,12 @@ inline bool wino4_adjoint_fits(const Wino4Shape& s) {
 // the tiles added in order (deterministic). Returns false, computing nothing, where one image's
 // tiles exceed a chunk (the caller then takes the full-convolution form).
 //
-// Exact zeros: an input row (column) whose output rows (columns) all have an exactly zero
-// gradient in every channel, as the rows a 2x2 pool's floor drops, has an exactly zero gradient,
-// which im2col returns; the 6x6 transforms would mix rounding noise of the tile's other rows into
-// it, and a sign attack (FGSM) steps on that noise. Such rows and columns are found per image from
-// gy and set to 0.
+// Exact zeros: an input position whose outputs (its 3x3 window, every channel) all have an
+// exactly zero gradient, as the rows a 2x2 pool's floor drops or the windows of pooled units whose
+// ReLU is off, has an exactly zero gradient, which im2col returns (the sum of 0 * w); the 6x6
+// transforms mix rounding noise of the tile's other positions into it, and a sign attack (FGSM)
+// steps on that noise (AttackParityTest, float64 FGSM against PyTorch, failed so while only whole
+// rows and columns were cleared). Such positions are found per image from gy and set to 0.
 template <class T> bool wino4_bwd_data_adjoint(const Wino4Shape& s, const T* gy, const T* U, T* gx, const T* mask) {
   const WinoPlan base = wino4_plan<T>(s);
   const long TH = s.TH(), TW = s.TW(), imgs = base.rows / TH;
@@ -815,14 +817,16 @@ template <class T> bool wino4_bwd_data_adjoint(const Wino4Shape& s, const T* gy,
   parallel_for(chunks, [&](long ch) {
     const long n0 = ch * imgs, n1 = std::min(s.N, n0 + imgs), r0 = n0 * TH, r1 = n1 * TH, tiles = (r1 - r0) * TW;
     const long lanes = (tiles + kWinoLanes - 1) / kWinoLanes * kWinoLanes;
-    // Scratch: G0, D, then 3 longs per tile and the dead-row / column flags of each image.
-    const long extra = (3 * lanes * (long)sizeof(long) + imgs * (s.IH + s.IW + s.OH + s.OW)) / (long)sizeof(T) + 16;
+    // Scratch: G0, D, then 3 longs per tile, each image's reached-input flags, and two int32
+    // maps for finding them.
+    const long extra = (3 * lanes * (long)sizeof(long) + imgs * IHW + 4 * (OHW + s.OH * s.IW) + 64) / (long)sizeof(T);
     T* G0 = wino_scratch<T>(1, 4 * gstride + (staged ? 16 * dstride : 0) + extra);
     T* D = G0 + 4 * gstride;
     const uintptr_t after = reinterpret_cast<uintptr_t>(D + (staged ? 16 * dstride : 0));
     long* tile_off = reinterpret_cast<long*>((after + 63) / 64 * 64);
-    unsigned char* dead = reinterpret_cast<unsigned char*>(tile_off + 3 * lanes);  // [image][IH + IW]
-    unsigned char* live = dead + imgs * (s.IH + s.IW);                            // [OH + OW]
+    unsigned char* reached = reinterpret_cast<unsigned char*>(tile_off + 3 * lanes);  // [image][IH][IW]
+    int32_t* nz = reinterpret_cast<int32_t*>((reinterpret_cast<uintptr_t>(reached + imgs * IHW) + 3) / 4 * 4);
+    int32_t* hz = nz + OHW;  // [OH][IW]
     T* V = wino_scratch<T>(2, 36 * vstride);
     T* dM = wino_scratch<T>(3, 36 * mstride);
     wino4_grad_chunk<T>(s, gy, r0, r1, G0, gstride, D, dstride, dM, ld, mstride);
@@ -835,38 +839,35 @@ template <class T> bool wino4_bwd_data_adjoint(const Wino4Shape& s, const T* gy,
       tile_off[3 * t + 1] = ih;
       tile_off[3 * t + 2] = iw;
     }
-    // Input rows / columns of each image that no non-zero output gradient reaches (see above).
-    bool any_dead = false;
-    for (long n = n0; n < n1; n++) {
-      unsigned char* drow = dead + (n - n0) * (s.IH + s.IW);
-      unsigned char* dcol = drow + s.IH;
-      unsigned char* lrow = live;            // output row oh has a non-zero (NaN included) in some channel
-      unsigned char* lcol = live + s.OH;     // likewise output column ow
-      std::fill(live, live + s.OH + s.OW, (unsigned char)0);
-      for (long k = 0; k < s.Cout; k++) {
-        const T* p = gy + (n * s.Cout + k) * OHW;
-        for (long oh = 0; oh < s.OH; oh++) {
-          unsigned char nz = 0;
-          for (long ow = 0; ow < s.OW; ow++) {
-            const unsigned char b = p[oh * s.OW + ow] != (T)0;
-            nz |= b;
-            lcol[ow] |= b;
-          }
-          lrow[oh] |= nz;
+    // The input positions of each image that some non-zero output gradient reaches (see above):
+    // nz = outputs with a non-zero (NaN included) in some channel, dilated by the 3x3 window, first
+    // along rows (hz), then along columns. (int32 maps and local sizes: with char flags, whose
+    // stores may alias anything, GCC did not vectorize the scan over gy.)
+    bool any_unreached = false;
+    {
+      const long OH = s.OH, OW = s.OW, IH = s.IH, IW = s.IW, ph = s.ph, pw = s.pw;
+      for (long n = n0; n < n1; n++) {
+        std::fill(nz, nz + OHW, 0);
+        for (long k = 0; k < s.Cout; k++) {
+          const T* p = gy + (n * s.Cout + k) * OHW;
+          for (long i = 0; i < OHW; i++) nz[i] |= p[i] != (T)0 ? 1 : 0;
         }
+        // Input (ih, iw) is read by outputs ih + ph - 2 .. ih + ph, iw + pw - 2 .. iw + pw.
+        for (long oh = 0; oh < OH; oh++)
+          for (long iw = 0; iw < IW; iw++) {
+            int32_t v = 0;
+            for (long ow = std::max(0L, iw + pw - 2); ow <= std::min(OW - 1, iw + pw); ow++) v |= nz[oh * OW + ow];
+            hz[oh * IW + iw] = v;
+          }
+        unsigned char* rn = reached + (n - n0) * IHW;
+        for (long ih = 0; ih < IH; ih++)
+          for (long iw = 0; iw < IW; iw++) {
+            int32_t v = 0;
+            for (long oh = std::max(0L, ih + ph - 2); oh <= std::min(OH - 1, ih + ph); oh++) v |= hz[oh * IW + iw];
+            rn[ih * IW + iw] = v != 0;
+            any_unreached |= v == 0;
+          }
       }
-      // Input row ih feeds output rows ih + ph - 2 .. ih + ph.
-      for (long ih = 0; ih < s.IH; ih++) {
-        unsigned char alive = 0;
-        for (long oh = std::max(0L, ih + s.ph - 2); oh <= std::min(s.OH - 1, ih + s.ph); oh++) alive |= lrow[oh];
-        drow[ih] = !alive;
-      }
-      for (long iw = 0; iw < s.IW; iw++) {
-        unsigned char alive = 0;
-        for (long ow = std::max(0L, iw + s.pw - 2); ow <= std::min(s.OW - 1, iw + s.pw); ow++) alive |= lcol[ow];
-        dcol[iw] = !alive;
-      }
-      for (long i = 0; i < s.IH + s.IW; i++) any_dead |= drow[i] != 0;
     }
     alignas(64) T o[36][kWinoLanes];
     for (long c = 0; c < s.Cin; c++) {
@@ -902,17 +903,9 @@ template <class T> bool wino4_bwd_data_adjoint(const Wino4Shape& s, const T* gy,
       }
       for (long n = n0; n < n1; n++) {
         T* plane = gx + (n * s.Cin + c) * IHW;
-        if (any_dead) {
-          const unsigned char* drow = dead + (n - n0) * (s.IH + s.IW);
-          const unsigned char* dcol = drow + s.IH;
-          for (long ih = 0; ih < s.IH; ih++) {
-            if (drow[ih]) {
-              std::fill(plane + ih * s.IW, plane + (ih + 1) * s.IW, (T)0);
-              continue;
-            }
-            for (long iw = 0; iw < s.IW; iw++)
-              if (dcol[iw]) plane[ih * s.IW + iw] = 0;
-          }
+        if (any_unreached) {
+          const unsigned char* rn = reached + (n - n0) * IHW;
+          for (long i = 0; i < IHW; i++) plane[i] = rn[i] ? plane[i] : (T)0;
         }
         if (mask) {
           const T* m = mask + (n * s.Cin + c) * IHW;

@@ -110,13 +110,13 @@ record WinogradBounds(String name, ConvAlgorithm algorithm, int m, double[][] bt
 
     /**
      * Whether F(4x4) backward-data runs as the adjoint of the forward tiles
-     * (advmia_winograd4.h, wino4_adjoint_fits): the forward's tiles at most half the
-     * full-convolution form's, and at most 1.44x their outputs computed.
+     * (advmia_winograd4.h, wino4_adjoint_fits): the forward has fewer tiles than the
+     * full-convolution form, and computes at most 1.44x its outputs.
      */
     boolean takesAdjoint(ConvGeometry geo) {
         if (m != 4) return false;
         long fwd = ((geo.outH() + 3) / 4) * ((geo.outW() + 3) / 4), full = ((geo.h() + 3) / 4) * ((geo.w() + 3) / 4);
-        return 2 * fwd <= full && 100 * 16 * fwd <= 144 * geo.outH() * geo.outW();
+        return fwd < full && 100 * 16 * fwd <= 144 * geo.outH() * geo.outW();
     }
 
     /**
