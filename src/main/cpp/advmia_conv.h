@@ -234,6 +234,12 @@ template <class T> void wino_bwd_data(const ConvGeom& g, const T* gy, const T* w
   else avx2::winograd_backward_data<T>(g, gy, w, gx, mask, tile);
 }
 
+template <class T> bool wino_bwd_data_filter(const ConvGeom& g, const T* x, const T* gy, const T* w, T* gx,
+                                             const T* mask, T* gw, bool relu_in) {
+  if (wino_avx512()) return avx512::winograd_backward_data_filter<T>(g, x, gy, w, gx, mask, gw, relu_in);
+  return avx2::winograd_backward_data_filter<T>(g, x, gy, w, gx, mask, gw, relu_in);
+}
+
 template <class T> void wino_bwd_filter_any(const ConvGeom& g, const T* x, const T* gy, T* gw, bool relu_in, int tile) {
   if (wino_avx512()) avx512::winograd_backward_filter<T>(g, x, gy, gw, relu_in, tile);
   else avx2::winograd_backward_filter<T>(g, x, gy, gw, relu_in, tile);
@@ -673,12 +679,20 @@ template <class T> int conv_pool_bwd_impl(const ConvGeom& g, long xa, long wa, l
       }
       ConvGeom sg = g;
       sg.N = cnt;
-      if (gxa)
+      T* dst = gw ? (ch == c0 ? acc : gw_buf.data()) : nullptr;
+      // Both directions on F(4x4) with the adjoint backward-data: one pass over the gradient tiles
+      // (the same results as the two calls below).
+      const bool both = gxa && gw && wino_tile(sg, algo, wino_wins_bwd_data(sg), wino4_wins_bwd_data(sg)) == 4 &&
+                        wino_tile(sg, algo, wino_wins_bwd_filter(sg), wino4_wins_bwd_filter(sg)) == 4 &&
+                        wino_bwd_data_filter<T>(sg, x + n0 * CHW, gc_buf.data(), ptr<const T>(wa),
+                                                ptr<T>(gxa) + n0 * CHW, relu_in ? x + n0 * CHW : nullptr, dst,
+                                                relu_in != 0);
+      if (gxa && !both)
         conv_bwd_data_impl<T>(sg, (long)gc_buf.data(), wa, gxa + (long)(n0 * CHW * sizeof(T)), algo,
                               relu_in ? (long)(x + n0 * CHW) : 0);
       if (gw) {
-        T* dst = ch == c0 ? acc : gw_buf.data();
-        conv_bwd_filter_impl<T>(sg, (long)(x + n0 * CHW), (long)gc_buf.data(), (long)dst, 0, algo, relu_in);
+        if (!both)
+          conv_bwd_filter_impl<T>(sg, (long)(x + n0 * CHW), (long)gc_buf.data(), (long)dst, 0, algo, relu_in);
         if (ch != c0)
           for (long i = 0; i < wsize; i++) acc[i] += dst[i];
       }

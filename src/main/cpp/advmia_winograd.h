@@ -47,11 +47,12 @@ template <class T> inline void wstore(T* p, const WVec<T>& v) { std::memcpy(p, &
 // Scratch of the Winograd path, apart from the im2col path's slots. Slot 0 holds the calling
 // thread's transformed filters (or, for backward-filter, the partial filter gradients), read by
 // every thread of the job; slots 1-3 are each thread's split input rows, transformed input and
-// transformed output (or output gradient). Sizes: 16 Cout Cin (times the thread count for
+// transformed output (or output gradient); slot 4 the forward filters transformed for the
+// adjoint backward-data when it runs inside backward-filter (winograd_backward_data_filter). Sizes: 16 Cout Cin (times the thread count for
 // backward-filter; 16 MB per copy for 512 x 512 filters) and ADV_WINO_BUDGET per thread (more
 // where ADV_WINO_MIN_TILES tiles of a wide layer need it: 4 MB for 512 + 512 channels).
 template <class T> inline T* wino_scratch(int slot, long n) {
-  static thread_local std::vector<T> bufs[4];
+  static thread_local std::vector<T> bufs[5];
   std::vector<T>& b = bufs[slot];
   if ((long)b.size() < n) b.resize(n);
   return b.data();

@@ -659,6 +659,21 @@ template <class T, class At> inline void wino4_grad_group(At at, T* d, long xstr
   }
 }
 
+// wino4_plan with whole images per chunk where an image's tile rows fit in one (rows rounded
+// down to a multiple of TH), else as wino4_plan. Backward-filter and the adjoint backward-data
+// share it, so that conv_pool_bwd's fused pass (wino4_bwd_filter with gx) sums the filter
+// gradient exactly as the separate backward-filter call does.
+template <class T> inline WinoPlan wino4_image_plan(const Wino4Shape& s) {
+  WinoPlan p = wino4_plan<T>(s);
+  const long TH = s.TH();
+  if (p.rows >= TH && p.rows % TH) {
+    p.rows = p.rows / TH * TH;
+    p.chunks = (s.N * TH + p.rows - 1) / p.rows;
+    p.ld = p.rows * s.TW() + 2 * kWinoLanes;
+  }
+  return p;
+}
+
 // dM[xi * mstride + k * ld + t] = (A gY A^T)[xi] of output channel k's tile t of tile rows [r0, r1)
 // (wino4_grad_group): the output gradient's tiles in the transform domain, for backward-filter and
 // the adjoint backward-data. G0 (4 rows of gstride) and D (16 rows of dstride, staged layouts only)
@@ -726,40 +741,6 @@ template <class T> void wino4_filter_grad_transform(const T* dU, long Cout, long
   });
 }
 
-// The weight gradient of the forward convolution of shape s, deterministic as wino_bwd_filter.
-template <class T> void wino4_bwd_filter(const Wino4Shape& s, const T* in, const T* gy, T* gw, bool relu_in) {
-  const WinoPlan plan = wino4_plan<T>(s);
-  const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
-  const long usize = 36 * s.Cout * s.Cin;
-  const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
-  const long pstride = wino4_split_rows_needed(plan) * Ws, gstride = 4 * Ws;
-  const bool staged = wino4_staged(TW);
-  const long dstride = wino_plane_stride<T>(ld);
-  const int threads = pool_threads();
-  const bool outer = plan.chunks >= threads && threads > 1;
-  const long parts = outer ? threads : 1;
-  T* dU = wino_scratch<T>(0, parts * usize);
-  parallel_for(parts, [&](long part) {
-    const long c0 = part * plan.chunks / parts, c1 = (part + 1) * plan.chunks / parts;
-    T* P0 = wino_scratch<T>(1, 4 * pstride + 4 * gstride + (staged ? 16 * dstride : 0));  // 4 gstride > kWino4RowWidth
-    T* G0 = P0 + 4 * pstride;  // the output gradient's four rows of one tile row
-    T* D = G0 + 4 * gstride;
-    T* V = wino_scratch<T>(2, 36 * vstride);
-    T* dM = wino_scratch<T>(3, 36 * mstride);
-    for (long ch = c0; ch < c1; ch++) {
-      const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
-      wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, V, vstride, relu_in);
-      wino4_grad_chunk<T>(s, gy, r0, r1, G0, gstride, D, dstride, dM, ld, mstride);
-      for (int xi = 0; xi < 36; xi++)
-        gemm_auto<T>(!outer, false, true, s.Cout, s.Cin, tiles, 1, dM + xi * mstride, ld, V + xi * vstride, ld,
-                     ch == c0 ? (T)0 : (T)1, dU + part * usize + xi * s.Cout * s.Cin, s.Cin);
-    }
-  }, outer);
-  wino_sum_parts<T>(dU, parts, usize);
-  wino4_filter_grad_transform<T>(dU, s.Cout, s.Cin, gw);
-}
-
-
 // ---- backward-data as the adjoint of the forward tiles ----------------------------------------
 // The forward is Y = A^T [U .* (B^T d B)] A per tile, so the input gradient is the sum over the
 // forward's tiles of B [sum_k U_k^T .* (A gY_k A^T)] B^T, each 6x6 result added into the input at
@@ -804,118 +785,176 @@ inline bool wino4_adjoint_fits(const Wino4Shape& s) {
 // transforms mix rounding noise of the tile's other positions into it, and a sign attack (FGSM)
 // steps on that noise (AttackParityTest, float64 FGSM against PyTorch, failed so while only whole
 // rows and columns were cleared). Such positions are found per image from gy and set to 0.
-template <class T> bool wino4_bwd_data_adjoint(const Wino4Shape& s, const T* gy, const T* U, T* gx, const T* mask) {
-  const WinoPlan base = wino4_plan<T>(s);
-  const long TH = s.TH(), TW = s.TW(), imgs = base.rows / TH;
-  if (imgs < 1) return false;
-  const long chunks = (s.N + imgs - 1) / imgs, ld = imgs * TH * TW + 2 * kWinoLanes, Ws = s.split_width();
-  const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
-  const long gstride = 4 * Ws, dstride = wino_plane_stride<T>(ld), IHW = s.IH * s.IW, OHW = s.OH * s.OW;
-  const bool staged = wino4_staged(TW);
-  const int threads = pool_threads();
-  const bool outer = chunks >= threads && threads > 1;
-  parallel_for(chunks, [&](long ch) {
-    const long n0 = ch * imgs, n1 = std::min(s.N, n0 + imgs), r0 = n0 * TH, r1 = n1 * TH, tiles = (r1 - r0) * TW;
-    const long lanes = (tiles + kWinoLanes - 1) / kWinoLanes * kWinoLanes;
-    // Scratch: G0, D, then 3 longs per tile, each image's reached-input flags, and two int32
-    // maps for finding them.
-    const long extra = (3 * lanes * (long)sizeof(long) + imgs * IHW + 4 * (OHW + s.OH * s.IW) + 64) / (long)sizeof(T);
-    T* G0 = wino_scratch<T>(1, 4 * gstride + (staged ? 16 * dstride : 0) + extra);
-    T* D = G0 + 4 * gstride;
-    const uintptr_t after = reinterpret_cast<uintptr_t>(D + (staged ? 16 * dstride : 0));
-    long* tile_off = reinterpret_cast<long*>((after + 63) / 64 * 64);
-    unsigned char* reached = reinterpret_cast<unsigned char*>(tile_off + 3 * lanes);  // [image][IH][IW]
-    int32_t* nz = reinterpret_cast<int32_t*>((reinterpret_cast<uintptr_t>(reached + imgs * IHW) + 3) / 4 * 4);
-    int32_t* hz = nz + OHW;  // [OH][IW]
-    T* V = wino_scratch<T>(2, 36 * vstride);
-    T* dM = wino_scratch<T>(3, 36 * mstride);
-    wino4_grad_chunk<T>(s, gy, r0, r1, G0, gstride, D, dstride, dM, ld, mstride);
-    for (int xi = 0; xi < 36; xi++)
-      gemm_auto<T>(!outer, true, false, s.Cin, tiles, s.Cout, 1, U + xi * s.Cout * s.Cin, s.Cin, dM + xi * mstride, ld,
-                   0, V + xi * vstride, ld);
-    for (long t = 0; t < tiles; t++) {
-      const long r = r0 + t / TW, n = r / TH, ih = 4 * (r % TH) - s.ph, iw = 4 * (t % TW) - s.pw;
-      tile_off[3 * t] = n * s.Cin * IHW + ih * s.IW + iw;
-      tile_off[3 * t + 1] = ih;
-      tile_off[3 * t + 2] = iw;
-    }
-    // The input positions of each image that some non-zero output gradient reaches (see above):
-    // nz = outputs with a non-zero (NaN included) in some channel, dilated by the 3x3 window, first
-    // along rows (hz), then along columns. (int32 maps and local sizes: with char flags, whose
-    // stores may alias anything, GCC did not vectorize the scan over gy.)
-    bool any_unreached = false;
-    {
-      const long OH = s.OH, OW = s.OW, IH = s.IH, IW = s.IW, ph = s.ph, pw = s.pw;
-      for (long n = n0; n < n1; n++) {
-        std::fill(nz, nz + OHW, 0);
-        for (long k = 0; k < s.Cout; k++) {
-          const T* p = gy + (n * s.Cout + k) * OHW;
-          for (long i = 0; i < OHW; i++) nz[i] |= p[i] != (T)0 ? 1 : 0;
-        }
-        // Input (ih, iw) is read by outputs ih + ph - 2 .. ih + ph, iw + pw - 2 .. iw + pw.
-        for (long oh = 0; oh < OH; oh++)
-          for (long iw = 0; iw < IW; iw++) {
-            int32_t v = 0;
-            for (long ow = std::max(0L, iw + pw - 2); ow <= std::min(OW - 1, iw + pw); ow++) v |= nz[oh * OW + ow];
-            hz[oh * IW + iw] = v;
-          }
-        unsigned char* rn = reached + (n - n0) * IHW;
-        for (long ih = 0; ih < IH; ih++)
-          for (long iw = 0; iw < IW; iw++) {
-            int32_t v = 0;
-            for (long oh = std::max(0L, ih + ph - 2); oh <= std::min(OH - 1, ih + ph); oh++) v |= hz[oh * IW + iw];
-            rn[ih * IW + iw] = v != 0;
-            any_unreached |= v == 0;
-          }
+// Scratch of the adjoint's per-chunk pass beyond G0 and D (elements of T): 3 longs per tile,
+// each image's reached-input flags, two int32 maps for finding them.
+template <class T> inline long wino4_adjoint_aux(const Wino4Shape& s, long imgs, long ld) {
+  return (3 * ld * (long)sizeof(long) + imgs * s.IH * s.IW + 4 * (s.OH * s.OW + s.OH * s.IW) + 128) / (long)sizeof(T);
+}
+
+// The adjoint's work on one chunk of whole images n0 .. n1 - 1 whose gradient tiles dM
+// (wino4_grad_chunk) are computed: V = U^T dM (36 GEMMs), then each input plane of the chunk
+// zeroed, the tiles' B V B^T added in, unreached positions and the mask applied.
+template <class T> void wino4_adjoint_chunk(const Wino4Shape& s, const T* gy, const T* U, T* gx, const T* mask, long n0,
+                                            long n1, long ld, const T* dM, long mstride, T* V, long vstride, T* aux,
+                                            bool inner_parallel) {
+  const long TH = s.TH(), TW = s.TW(), r0 = n0 * TH, r1 = n1 * TH, tiles = (r1 - r0) * TW;
+  const long IHW = s.IH * s.IW, OHW = s.OH * s.OW;
+  const uintptr_t after = reinterpret_cast<uintptr_t>(aux);
+  long* tile_off = reinterpret_cast<long*>((after + 63) / 64 * 64);
+  unsigned char* reached = reinterpret_cast<unsigned char*>(tile_off + 3 * ld);  // [image][IH][IW]
+  int32_t* nz = reinterpret_cast<int32_t*>((reinterpret_cast<uintptr_t>(reached + (n1 - n0) * IHW) + 3) / 4 * 4);
+  int32_t* hz = nz + OHW;  // [OH][IW]
+  for (int xi = 0; xi < 36; xi++)
+    gemm_auto<T>(inner_parallel, true, false, s.Cin, tiles, s.Cout, 1, U + xi * s.Cout * s.Cin, s.Cin, dM + xi * mstride, ld, 0,
+                 V + xi * vstride, ld);
+  for (long t = 0; t < tiles; t++) {
+    const long r = r0 + t / TW, n = r / TH, ih = 4 * (r % TH) - s.ph, iw = 4 * (t % TW) - s.pw;
+    tile_off[3 * t] = n * s.Cin * IHW + ih * s.IW + iw;
+    tile_off[3 * t + 1] = ih;
+    tile_off[3 * t + 2] = iw;
+  }
+  // The input positions of each image that some non-zero output gradient reaches (see above):
+  // nz = outputs with a non-zero (NaN included) in some channel, dilated by the 3x3 window, first
+  // along rows (hz), then along columns. (int32 maps and local sizes: with char flags, whose
+  // stores may alias anything, GCC did not vectorize the scan over gy.)
+  bool any_unreached = false;
+  {
+    const long OH = s.OH, OW = s.OW, IH = s.IH, IW = s.IW, ph = s.ph, pw = s.pw;
+    for (long n = n0; n < n1; n++) {
+      std::fill(nz, nz + OHW, 0);
+      for (long k = 0; k < s.Cout; k++) {
+        const T* p = gy + (n * s.Cout + k) * OHW;
+        for (long i = 0; i < OHW; i++) nz[i] |= p[i] != (T)0 ? 1 : 0;
       }
+      // Input (ih, iw) is read by outputs ih + ph - 2 .. ih + ph, iw + pw - 2 .. iw + pw.
+      for (long oh = 0; oh < OH; oh++)
+        for (long iw = 0; iw < IW; iw++) {
+          int32_t v = 0;
+          for (long ow = std::max(0L, iw + pw - 2); ow <= std::min(OW - 1, iw + pw); ow++) v |= nz[oh * OW + ow];
+          hz[oh * IW + iw] = v;
+        }
+      unsigned char* rn = reached + (n - n0) * IHW;
+      for (long ih = 0; ih < IH; ih++)
+        for (long iw = 0; iw < IW; iw++) {
+          int32_t v = 0;
+          for (long oh = std::max(0L, ih + ph - 2); oh <= std::min(OH - 1, ih + ph); oh++) v |= hz[oh * IW + iw];
+          rn[ih * IW + iw] = v != 0;
+          any_unreached |= v == 0;
+        }
     }
-    alignas(64) T o[36][kWinoLanes];
-    for (long c = 0; c < s.Cin; c++) {
-      for (long n = n0; n < n1; n++) std::fill(gx + (n * s.Cin + c) * IHW, gx + (n * s.Cin + c + 1) * IHW, (T)0);
-      for (long t0 = 0; t0 < tiles; t0 += kWinoLanes) {
-        WVec<T> z[6][6], x[6], r[6];
-        const T* src = V + c * ld + t0;
-        for (int j = 0; j < 6; j++) {
-          for (int i = 0; i < 6; i++) x[i] = wload<T>(src + (6 * i + j) * vstride);
-          w4_b<T>(x, r);
-          for (int i = 0; i < 6; i++) z[i][j] = r[i];
+  }
+  alignas(64) T o[36][kWinoLanes];
+  for (long c = 0; c < s.Cin; c++) {
+    for (long n = n0; n < n1; n++) std::fill(gx + (n * s.Cin + c) * IHW, gx + (n * s.Cin + c + 1) * IHW, (T)0);
+    for (long t0 = 0; t0 < tiles; t0 += kWinoLanes) {
+      WVec<T> z[6][6], x[6], r[6];
+      const T* src = V + c * ld + t0;
+      for (int j = 0; j < 6; j++) {
+        for (int i = 0; i < 6; i++) x[i] = wload<T>(src + (6 * i + j) * vstride);
+        w4_b<T>(x, r);
+        for (int i = 0; i < 6; i++) z[i][j] = r[i];
+      }
+      for (int i = 0; i < 6; i++) {
+        w4_b<T>(z[i], r);
+        for (int j = 0; j < 6; j++) wstore<T>(o[6 * i + j], r[j]);
+      }
+      const long cnt = std::min(kWinoLanes, tiles - t0);
+      for (long l = 0; l < cnt; l++) {
+        const long* to = tile_off + 3 * (t0 + l);
+        const long ih0 = to[1], iw0 = to[2];
+        T* dst = gx + to[0] + c * IHW;
+        if (ih0 >= 0 && ih0 + 6 <= s.IH && iw0 >= 0 && iw0 + 6 <= s.IW) {
+          for (int i = 0; i < 6; i++)
+            for (int j = 0; j < 6; j++) dst[i * s.IW + j] += o[6 * i + j][l];
+          continue;
         }
         for (int i = 0; i < 6; i++) {
-          w4_b<T>(z[i], r);
-          for (int j = 0; j < 6; j++) wstore<T>(o[6 * i + j], r[j]);
-        }
-        const long cnt = std::min(kWinoLanes, tiles - t0);
-        for (long l = 0; l < cnt; l++) {
-          const long* to = tile_off + 3 * (t0 + l);
-          const long ih0 = to[1], iw0 = to[2];
-          T* dst = gx + to[0] + c * IHW;
-          if (ih0 >= 0 && ih0 + 6 <= s.IH && iw0 >= 0 && iw0 + 6 <= s.IW) {
-            for (int i = 0; i < 6; i++)
-              for (int j = 0; j < 6; j++) dst[i * s.IW + j] += o[6 * i + j][l];
-            continue;
-          }
-          for (int i = 0; i < 6; i++) {
-            if (ih0 + i < 0 || ih0 + i >= s.IH) continue;
-            for (int j = 0; j < 6; j++)
-              if (iw0 + j >= 0 && iw0 + j < s.IW) dst[i * s.IW + j] += o[6 * i + j][l];
-          }
-        }
-      }
-      for (long n = n0; n < n1; n++) {
-        T* plane = gx + (n * s.Cin + c) * IHW;
-        if (any_unreached) {
-          const unsigned char* rn = reached + (n - n0) * IHW;
-          for (long i = 0; i < IHW; i++) plane[i] = rn[i] ? plane[i] : (T)0;
-        }
-        if (mask) {
-          const T* m = mask + (n * s.Cin + c) * IHW;
-          for (long i = 0; i < IHW; i++) plane[i] = m[i] > 0 ? plane[i] : (T)0;
+          if (ih0 + i < 0 || ih0 + i >= s.IH) continue;
+          for (int j = 0; j < 6; j++)
+            if (iw0 + j >= 0 && iw0 + j < s.IW) dst[i * s.IW + j] += o[6 * i + j][l];
         }
       }
     }
+    for (long n = n0; n < n1; n++) {
+      T* plane = gx + (n * s.Cin + c) * IHW;
+      if (any_unreached) {
+        const unsigned char* rn = reached + (n - n0) * IHW;
+        for (long i = 0; i < IHW; i++) plane[i] = rn[i] ? plane[i] : (T)0;
+      }
+      if (mask) {
+        const T* m = mask + (n * s.Cin + c) * IHW;
+        for (long i = 0; i < IHW; i++) plane[i] = m[i] > 0 ? plane[i] : (T)0;
+      }
+    }
+  }
+}
+
+template <class T> bool wino4_bwd_data_adjoint(const Wino4Shape& s, const T* gy, const T* U, T* gx, const T* mask) {
+  const WinoPlan plan = wino4_image_plan<T>(s);
+  const long TH = s.TH(), TW = s.TW(), imgs = plan.rows / TH;
+  if (plan.rows % TH) return false;  // an image's tiles exceed a chunk
+  const long ld = plan.ld, Ws = s.split_width();
+  const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
+  const long gstride = 4 * Ws, dstride = wino_plane_stride<T>(ld);
+  const bool staged = wino4_staged(TW);
+  const int threads = pool_threads();
+  const bool outer = plan.chunks >= threads && threads > 1;
+  parallel_for(plan.chunks, [&](long ch) {
+    const long n0 = ch * imgs, n1 = std::min(s.N, n0 + imgs);
+    T* G0 = wino_scratch<T>(1, 4 * gstride + (staged ? 16 * dstride : 0) + wino4_adjoint_aux<T>(s, imgs, ld));
+    T* D = G0 + 4 * gstride;
+    T* V = wino_scratch<T>(2, 36 * vstride);
+    T* dM = wino_scratch<T>(3, 36 * mstride);
+    wino4_grad_chunk<T>(s, gy, n0 * TH, n1 * TH, G0, gstride, D, dstride, dM, ld, mstride);
+    wino4_adjoint_chunk<T>(s, gy, U, gx, mask, n0, n1, ld, dM, mstride, V, vstride, D + (staged ? 16 * dstride : 0),
+                           !outer);
   }, outer);
   return true;
 }
+
+// The weight gradient of the forward convolution of shape s, deterministic as wino_bwd_filter.
+template <class T> bool wino4_bwd_filter(const Wino4Shape& s, const T* in, const T* gy, T* gw, bool relu_in,
+                                         const T* Ud = nullptr, T* gx = nullptr, const T* mask = nullptr) {
+  const WinoPlan plan = wino4_image_plan<T>(s);
+  const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
+  // With gx, also the adjoint backward-data (Ud: the forward filters transformed, mask as there)
+  // from the same gradient tiles dM, which then are computed once: chunks must be whole images.
+  if (gx && plan.rows % TH) return false;
+  const long usize = 36 * s.Cout * s.Cin;
+  const long vstride = wino_plane_stride<T>(s.Cin * ld), mstride = wino_plane_stride<T>(s.Cout * ld);
+  const long pstride = wino4_split_rows_needed(plan) * Ws, gstride = 4 * Ws;
+  const bool staged = wino4_staged(TW);
+  const long dstride = wino_plane_stride<T>(ld);
+  const long aux = gx ? wino4_adjoint_aux<T>(s, plan.rows / TH, ld) : 0;
+  const int threads = pool_threads();
+  const bool outer = plan.chunks >= threads && threads > 1;
+  const long parts = outer ? threads : 1;
+  T* dU = wino_scratch<T>(0, parts * usize);
+  parallel_for(parts, [&](long part) {
+    const long c0 = part * plan.chunks / parts, c1 = (part + 1) * plan.chunks / parts;
+    // 4 gstride > kWino4RowWidth
+    T* P0 = wino_scratch<T>(1, 4 * pstride + 4 * gstride + (staged ? 16 * dstride : 0) + aux);
+    T* G0 = P0 + 4 * pstride;  // the output gradient's four rows of one tile row
+    T* D = G0 + 4 * gstride;
+    T* V = wino_scratch<T>(2, 36 * vstride);
+    T* dM = wino_scratch<T>(3, 36 * mstride);
+    for (long ch = c0; ch < c1; ch++) {
+      const long r0 = ch * plan.rows, r1 = std::min(total, r0 + plan.rows), tiles = (r1 - r0) * TW;
+      wino4_grad_chunk<T>(s, gy, r0, r1, G0, gstride, D, dstride, dM, ld, mstride);
+      if (gx)  // (V is its scratch until the input tiles below)
+        wino4_adjoint_chunk<T>(s, gy, Ud, gx, mask, r0 / TH, r1 / TH, ld, dM, mstride, V, vstride,
+                               D + (staged ? 16 * dstride : 0), !outer);
+      wino4_input_chunk<T>(s, in, r0, r1, ld, P0, pstride, V, vstride, relu_in);
+      for (int xi = 0; xi < 36; xi++)
+        gemm_auto<T>(!outer, false, true, s.Cout, s.Cin, tiles, 1, dM + xi * mstride, ld, V + xi * vstride, ld,
+                     ch == c0 ? (T)0 : (T)1, dU + part * usize + xi * s.Cout * s.Cin, s.Cin);
+    }
+  }, outer);
+  wino_sum_parts<T>(dU, parts, usize);
+  wino4_filter_grad_transform<T>(dU, s.Cout, s.Cin, gw);
+  return true;
+}
+
 
 // ---- entry points (advmia_conv.h picks the instruction set, then calls these) ---------------
 
@@ -953,6 +992,19 @@ template <class T> void winograd_backward_data(const ConvGeom& g, const T* gy, c
   wino_filter_transform<T>(w, g.C, g.Cout, true, U);
   wino_conv<T>(WinoShape{g.N, g.Cout, g.OH, g.OW, 2 - g.ph, 2 - g.pw, g.C, g.H, g.W}, gy, U, (const T*)nullptr, gx,
                false, mask);
+}
+
+// Backward-data and backward-filter of an F(4x4) layer in one pass over the gradient tiles, where
+// backward-data runs as the adjoint (wino4_adjoint_fits) and the chunks hold whole images; false
+// (nothing computed) elsewhere. The same results as the two calls: the same chunks, GEMMs and
+// sums, the gradient tiles computed once instead of twice.
+template <class T> bool winograd_backward_data_filter(const ConvGeom& g, const T* x, const T* gy, const T* w, T* gx,
+                                                      const T* mask, T* gw, bool relu_in) {
+  const Wino4Shape fwd{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW};
+  if (!wino4_adjoint_fits(fwd) || wino4_image_plan<T>(fwd).rows % fwd.TH()) return false;
+  T* U = wino_scratch<T>(4, 36 * g.Cout * g.C);  // (slot 0 holds the partial filter gradients)
+  wino4_filter_transform<T>(w, g.Cout, g.C, false, U);
+  return wino4_bwd_filter<T>(fwd, x, gy, gw, relu_in, U, gx, mask);
 }
 
 template <class T> void winograd_backward_filter(const ConvGeom& g, const T* x, const T* gy, T* gw, bool relu_in,
