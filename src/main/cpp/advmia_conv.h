@@ -234,10 +234,11 @@ template <class T> void wino_bwd_data(const ConvGeom& g, const T* gy, const T* w
   else avx2::winograd_backward_data<T>(g, gy, w, gx, mask, tile);
 }
 
-template <class T> bool wino_bwd_data_filter(const ConvGeom& g, const T* x, const T* gy, const T* w, T* gx,
-                                             const T* mask, T* gw, bool relu_in) {
-  if (wino_avx512()) return avx512::winograd_backward_data_filter<T>(g, x, gy, w, gx, mask, gw, relu_in);
-  return avx2::winograd_backward_data_filter<T>(g, x, gy, w, gx, mask, gw, relu_in);
+template <class T> bool wino_bwd_data_filter(const ConvGeom& g, const T* x, const T* gy, const T* U, T* gx,
+                                             const T* mask, T* dU_acc, bool accumulate, bool relu_in) {
+  if (wino_avx512())
+    return avx512::winograd_backward_data_filter<T>(g, x, gy, U, gx, mask, dU_acc, accumulate, relu_in);
+  return avx2::winograd_backward_data_filter<T>(g, x, gy, U, gx, mask, dU_acc, accumulate, relu_in);
 }
 
 template <class T> void wino_bwd_filter_any(const ConvGeom& g, const T* x, const T* gy, T* gw, bool relu_in, int tile) {
@@ -645,6 +646,9 @@ template <class T> int conv_pool_bwd_impl(const ConvGeom& g, long xa, long wa, l
       double acc = 0;
       for (long n = 0; n < g.N; n++) {
         const T* p = gy + (n * g.Cout + co) * PHW;
+        // (simd: without it the double sum is one chain of dependent adds, 1.5 % of a SmallCNN
+        // training step at 2 threads; conv_bwd_filter_impl's bias sum has it too)
+#pragma omp simd reduction(+ : acc)
         for (long s = 0; s < PHW; s++) acc += p[s];
       }
       gb[co] = (T)acc;
@@ -657,17 +661,33 @@ template <class T> int conv_pool_bwd_impl(const ConvGeom& g, long xa, long wa, l
   const long nb = std::max(1L, std::min(g.N, ADV_CONV_POOL_BWD_CHUNK / (g.Cout * OHW * (long)sizeof(T))));
   const long chunks = (g.N + nb - 1) / nb;
   const long parts = std::min<long>(std::min(pool_threads(), kMaxThreads), chunks);
+  // Both directions on F(4x4) with the adjoint backward-data, every chunk (whole images): one pass
+  // over the gradient tiles per chunk (wino_bwd_data_filter), the forward filters transformed once,
+  // and the filter gradient summed over the chunks in the transform domain, transformed once.
+  ConvGeom g_nb = g, g_last = g;
+  g_nb.N = nb;
+  g_last.N = g.N - (chunks - 1) * nb;
+  const bool both = gxa && gw && wino_tile(g, algo, wino_wins_bwd_data(g), wino4_wins_bwd_data(g)) == 4 &&
+                    wino_tile(g, algo, wino_wins_bwd_filter(g), wino4_wins_bwd_filter(g)) == 4 &&
+                    avx2::winograd4_data_filter_fits(g_nb) && avx2::winograd4_data_filter_fits(g_last);
+  const long accsize = both ? 36 * wsize / 9 : wsize;  // (wsize = Cout C 9)
   // The calling thread's buffers, passed to the job by pointer: inside the lambda the name of a
   // thread_local would be each worker's own instance.
-  static thread_local std::vector<T> part_store;
-  if (gw && parts > 1 && (long)part_store.size() < parts * wsize) part_store.resize(parts * wsize);
+  static thread_local std::vector<T> part_store, u_store;
+  if (gw && (parts > 1 || both) && (long)part_store.size() < parts * accsize) part_store.resize(parts * accsize);
+  if (both && (long)u_store.size() < accsize) u_store.resize(accsize);
   T* const part_bufs = part_store.data();
+  T* const U = u_store.data();
+  if (both) {
+    if (wino_avx512()) avx512::winograd4_filter_transform<T>(ptr<const T>(wa), g.Cout, g.C, U);
+    else avx2::winograd4_filter_transform<T>(ptr<const T>(wa), g.Cout, g.C, U);
+  }
   std::atomic<int> failed{0};
   parallel_for(parts, [&](long p) {
     static thread_local std::vector<T> gc_buf, gw_buf;
     if ((long)gc_buf.size() < nb * g.Cout * OHW) gc_buf.resize(nb * g.Cout * OHW);
-    if (gw && (long)gw_buf.size() < wsize) gw_buf.resize(wsize);
-    T* acc = gw ? (parts > 1 ? part_bufs + p * wsize : gw) : nullptr;
+    if (gw && !both && (long)gw_buf.size() < wsize) gw_buf.resize(wsize);
+    T* acc = gw ? (parts > 1 || both ? part_bufs + p * accsize : gw) : nullptr;
     const long c0 = p * chunks / parts, c1 = (p + 1) * chunks / parts;
     for (long ch = c0; ch < c1 && !failed.load(std::memory_order_relaxed); ch++) {
       const long n0 = ch * nb, cnt = std::min(nb, g.N - n0);
@@ -679,20 +699,17 @@ template <class T> int conv_pool_bwd_impl(const ConvGeom& g, long xa, long wa, l
       }
       ConvGeom sg = g;
       sg.N = cnt;
-      T* dst = gw ? (ch == c0 ? acc : gw_buf.data()) : nullptr;
-      // Both directions on F(4x4) with the adjoint backward-data: one pass over the gradient tiles
-      // (the same results as the two calls below).
-      const bool both = gxa && gw && wino_tile(sg, algo, wino_wins_bwd_data(sg), wino4_wins_bwd_data(sg)) == 4 &&
-                        wino_tile(sg, algo, wino_wins_bwd_filter(sg), wino4_wins_bwd_filter(sg)) == 4 &&
-                        wino_bwd_data_filter<T>(sg, x + n0 * CHW, gc_buf.data(), ptr<const T>(wa),
-                                                ptr<T>(gxa) + n0 * CHW, relu_in ? x + n0 * CHW : nullptr, dst,
-                                                relu_in != 0);
-      if (gxa && !both)
+      if (both) {
+        wino_bwd_data_filter<T>(sg, x + n0 * CHW, gc_buf.data(), U, ptr<T>(gxa) + n0 * CHW,
+                                relu_in ? x + n0 * CHW : nullptr, acc, ch != c0, relu_in != 0);
+        continue;
+      }
+      if (gxa)
         conv_bwd_data_impl<T>(sg, (long)gc_buf.data(), wa, gxa + (long)(n0 * CHW * sizeof(T)), algo,
                               relu_in ? (long)(x + n0 * CHW) : 0);
       if (gw) {
-        if (!both)
-          conv_bwd_filter_impl<T>(sg, (long)(x + n0 * CHW), (long)gc_buf.data(), (long)dst, 0, algo, relu_in);
+        T* dst = ch == c0 ? acc : gw_buf.data();
+        conv_bwd_filter_impl<T>(sg, (long)(x + n0 * CHW), (long)gc_buf.data(), (long)dst, 0, algo, relu_in);
         if (ch != c0)
           for (long i = 0; i < wsize; i++) acc[i] += dst[i];
       }
@@ -701,14 +718,20 @@ template <class T> int conv_pool_bwd_impl(const ConvGeom& g, long xa, long wa, l
   // (The pool's own message went to the thread that ran it; error messages are per thread.)
   if (failed.load())
     return fail("conv2d_pool_bwd: max-pool indices out of range for a %ldx%ld plane", g.OH, g.OW);
-  if (gw && parts > 1)
-    parallel_range(wsize, kParallelGrain, [&](long b, long e) {
+  if (gw && (parts > 1 || both)) {
+    T* sum = both ? part_bufs : gw;  // both: sum in the first part's buffer, then transform into gw
+    parallel_range(accsize, kParallelGrain, [&](long b, long e) {
       for (long i = b; i < e; i++) {
         T v = part_bufs[i];
-        for (long q = 1; q < parts; q++) v += part_bufs[q * wsize + i];
-        gw[i] = v;
+        for (long q = 1; q < parts; q++) v += part_bufs[q * accsize + i];
+        sum[i] = v;
       }
     });
+    if (both) {
+      if (wino_avx512()) avx512::winograd4_filter_grad_transform<T>(part_bufs, g.Cout, g.C, gw);
+      else avx2::winograd4_filter_grad_transform<T>(part_bufs, g.Cout, g.C, gw);
+    }
+  }
   return 0;
 }
 

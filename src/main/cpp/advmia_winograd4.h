@@ -913,8 +913,11 @@ template <class T> bool wino4_bwd_data_adjoint(const Wino4Shape& s, const T* gy,
 }
 
 // The weight gradient of the forward convolution of shape s, deterministic as wino_bwd_filter.
+// dU_acc: instead of gw, the filter gradient in the transform domain ([36][Cout][Cin]) is stored
+// there, or added where accumulate (conv_pool_bwd sums its chunks so, and transforms once).
 template <class T> bool wino4_bwd_filter(const Wino4Shape& s, const T* in, const T* gy, T* gw, bool relu_in,
-                                         const T* Ud = nullptr, T* gx = nullptr, const T* mask = nullptr) {
+                                         const T* Ud = nullptr, T* gx = nullptr, const T* mask = nullptr,
+                                         T* dU_acc = nullptr, bool accumulate = false) {
   const WinoPlan plan = wino4_image_plan<T>(s);
   const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
   // With gx, also the adjoint backward-data (Ud: the forward filters transformed, mask as there)
@@ -951,6 +954,12 @@ template <class T> bool wino4_bwd_filter(const Wino4Shape& s, const T* in, const
     }
   }, outer);
   wino_sum_parts<T>(dU, parts, usize);
+  if (dU_acc) {
+    parallel_range(usize, kParallelGrain, [&](long b, long e) {
+      for (long i = b; i < e; i++) dU_acc[i] = accumulate ? dU_acc[i] + dU[i] : dU[i];
+    });
+    return true;
+  }
   wino4_filter_grad_transform<T>(dU, s.Cout, s.Cin, gw);
   return true;
 }
@@ -995,16 +1004,28 @@ template <class T> void winograd_backward_data(const ConvGeom& g, const T* gy, c
 }
 
 // Backward-data and backward-filter of an F(4x4) layer in one pass over the gradient tiles, where
-// backward-data runs as the adjoint (wino4_adjoint_fits) and the chunks hold whole images; false
-// (nothing computed) elsewhere. The same results as the two calls: the same chunks, GEMMs and
-// sums, the gradient tiles computed once instead of twice.
-template <class T> bool winograd_backward_data_filter(const ConvGeom& g, const T* x, const T* gy, const T* w, T* gx,
-                                                      const T* mask, T* gw, bool relu_in) {
+// backward-data runs as the adjoint and the chunks hold whole images (winograd4_data_filter_fits):
+// U the forward filters transformed (winograd4_filter_transform), the filter gradient stored or
+// added into dU_acc in the transform domain (winograd4_filter_grad_transform finishes it). The
+// same GEMMs and sums as the two separate calls, the gradient tiles computed once instead of twice.
+inline bool winograd4_data_filter_fits(const ConvGeom& g) {
   const Wino4Shape fwd{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW};
-  if (!wino4_adjoint_fits(fwd) || wino4_image_plan<T>(fwd).rows % fwd.TH()) return false;
-  T* U = wino_scratch<T>(4, 36 * g.Cout * g.C);  // (slot 0 holds the partial filter gradients)
-  wino4_filter_transform<T>(w, g.Cout, g.C, false, U);
-  return wino4_bwd_filter<T>(fwd, x, gy, gw, relu_in, U, gx, mask);
+  return wino4_adjoint_fits(fwd) && wino4_image_plan<float>(fwd).rows % fwd.TH() == 0 &&
+         wino4_image_plan<double>(fwd).rows % fwd.TH() == 0;
+}
+
+template <class T> void winograd4_filter_transform(const T* w, long Cout, long Cin, T* U) {
+  wino4_filter_transform<T>(w, Cout, Cin, false, U);
+}
+
+template <class T> void winograd4_filter_grad_transform(const T* dU, long Cout, long Cin, T* gw) {
+  wino4_filter_grad_transform<T>(dU, Cout, Cin, gw);
+}
+
+template <class T> bool winograd_backward_data_filter(const ConvGeom& g, const T* x, const T* gy, const T* U, T* gx,
+                                                      const T* mask, T* dU_acc, bool accumulate, bool relu_in) {
+  const Wino4Shape fwd{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW};
+  return wino4_bwd_filter<T>(fwd, x, gy, nullptr, relu_in, U, gx, mask, dU_acc, accumulate);
 }
 
 template <class T> void winograd_backward_filter(const ConvGeom& g, const T* x, const T* gy, T* gw, bool relu_in,
