@@ -854,11 +854,54 @@ template <class T> void wino4_adjoint_chunk(const Wino4Shape& s, const T* gy, co
         w4_b<T>(x, r);
         for (int i = 0; i < 6; i++) z[i][j] = r[i];
       }
+      const long cnt = std::min(kWinoLanes, tiles - t0);
+      if constexpr (sizeof(T) == 4) {
+        // Row i of the 8 tiles' results, r[0..5] (lanes = tiles), transposed in registers into one
+        // row of 6 columns per tile (tr[l]), added into the input with 6-lane masked loads and
+        // stores (scalar, one element at a time, this ran as long as the tiles' transforms).
+        alignas(32) float rows[kWinoLanes][6][8];
+        for (int i = 0; i < 6; i++) {
+          w4_b<T>(z[i], r);
+          __m256 a[8];
+          for (int j = 0; j < 6; j++) std::memcpy(&a[j], &r[j], sizeof(__m256));
+          a[6] = a[7] = _mm256_setzero_ps();
+          const __m256 t0v = _mm256_unpacklo_ps(a[0], a[1]), t1v = _mm256_unpackhi_ps(a[0], a[1]);
+          const __m256 t2v = _mm256_unpacklo_ps(a[2], a[3]), t3v = _mm256_unpackhi_ps(a[2], a[3]);
+          const __m256 t4v = _mm256_unpacklo_ps(a[4], a[5]), t5v = _mm256_unpackhi_ps(a[4], a[5]);
+          const __m256 u0 = _mm256_shuffle_ps(t0v, t2v, 0x44), u1 = _mm256_shuffle_ps(t0v, t2v, 0xEE);
+          const __m256 u2 = _mm256_shuffle_ps(t1v, t3v, 0x44), u3 = _mm256_shuffle_ps(t1v, t3v, 0xEE);
+          const __m256 u4 = _mm256_shuffle_ps(t4v, a[6], 0x44), u5 = _mm256_shuffle_ps(t4v, a[6], 0xEE);
+          const __m256 u6 = _mm256_shuffle_ps(t5v, a[6], 0x44), u7 = _mm256_shuffle_ps(t5v, a[6], 0xEE);
+          const __m256 tr[8] = {_mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+                                _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+                                _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+                                _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+          for (int l = 0; l < (int)kWinoLanes; l++) _mm256_store_ps(rows[l][i], tr[l]);
+        }
+        const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+        for (long l = 0; l < cnt; l++) {
+          const long* to = tile_off + 3 * (t0 + l);
+          const long ih0 = to[1], iw0 = to[2];
+          float* dst = reinterpret_cast<float*>(gx + to[0] + c * IHW);
+          if (ih0 >= 0 && ih0 + 6 <= s.IH && iw0 >= 0 && iw0 + 6 <= s.IW) {
+            for (int i = 0; i < 6; i++) {
+              float* d = dst + i * s.IW;
+              _mm256_maskstore_ps(d, six, _mm256_add_ps(_mm256_maskload_ps(d, six), _mm256_load_ps(rows[l][i])));
+            }
+            continue;
+          }
+          for (int i = 0; i < 6; i++) {
+            if (ih0 + i < 0 || ih0 + i >= s.IH) continue;
+            for (int j = 0; j < 6; j++)
+              if (iw0 + j >= 0 && iw0 + j < s.IW) dst[i * s.IW + j] += rows[l][i][j];
+          }
+        }
+        continue;
+      }
       for (int i = 0; i < 6; i++) {
         w4_b<T>(z[i], r);
         for (int j = 0; j < 6; j++) wstore<T>(o[6 * i + j], r[j]);
       }
-      const long cnt = std::min(kWinoLanes, tiles - t0);
       for (long l = 0; l < cnt; l++) {
         const long* to = tile_off + 3 * (t0 + l);
         const long ih0 = to[1], iw0 = to[2];
