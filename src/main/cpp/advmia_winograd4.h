@@ -660,9 +660,9 @@ template <class T, class At> inline void wino4_grad_group(At at, T* d, long xstr
 }
 
 // wino4_plan with whole images per chunk where an image's tile rows fit in one (rows rounded
-// down to a multiple of TH), else as wino4_plan. Backward-filter and the adjoint backward-data
-// share it, so that conv_pool_bwd's fused pass (wino4_bwd_filter with gx) sums the filter
-// gradient exactly as the separate backward-filter call does.
+// down to a multiple of TH), else as wino4_plan. The adjoint backward-data and, where that
+// applies, backward-filter share it, so that conv_pool_bwd's fused pass (wino4_bwd_filter with
+// gx) computes what the two separate calls do.
 template <class T> inline WinoPlan wino4_image_plan(const Wino4Shape& s) {
   WinoPlan p = wino4_plan<T>(s);
   const long TH = s.TH();
@@ -961,7 +961,9 @@ template <class T> bool wino4_bwd_data_adjoint(const Wino4Shape& s, const T* gy,
 template <class T> bool wino4_bwd_filter(const Wino4Shape& s, const T* in, const T* gy, T* gw, bool relu_in,
                                          const T* Ud = nullptr, T* gx = nullptr, const T* mask = nullptr,
                                          T* dU_acc = nullptr, bool accumulate = false) {
-  const WinoPlan plan = wino4_image_plan<T>(s);
+  // Whole images per chunk only where backward-data may run as the adjoint beside it (elsewhere,
+  // as ResNet's padded layers, the budget's plan keeps its larger GEMMs).
+  const WinoPlan plan = wino4_adjoint_fits(s) ? wino4_image_plan<T>(s) : wino4_plan<T>(s);
   const long TH = s.TH(), TW = s.TW(), total = s.N * TH, ld = plan.ld, Ws = s.split_width();
   // With gx, also the adjoint backward-data (Ud: the forward filters transformed, mask as there)
   // from the same gradient tiles dM, which then are computed once: chunks must be whole images.
