@@ -144,21 +144,13 @@ record WinogradBounds(String name, ConvAlgorithm algorithm, int m, double[][] bt
         double[][][] absU = new double[K][C][];
         for (int k = 0; k < K; k++)
             for (int ch = 0; ch < C; ch++) absU[k][ch] = absFilterTransform(f[k][ch]);
-        double[][] absA = transpose(abs(at)), absB = transpose(abs(bt));
+        double[][] absB = transpose(abs(bt));
         double[] bound = new double[N * C * H * W];
         for (int i = 0; i < N; i++)
             for (int a = 0; a < th; a++)
                 for (int b = 0; b < tw; b++) {
                     double[][] absM = new double[K][];
-                    for (int k = 0; k < K; k++) {
-                        double[][] gt = new double[m][m];
-                        for (int r = 0; r < m; r++)
-                            for (int q = 0; q < m; q++) {
-                                int y = m * a + r, x = m * b + q;
-                                if (y < oh && x < ow) gt[r][q] = Math.abs(gy[((i * K + k) * oh + y) * ow + x]);
-                            }
-                        absM[k] = flatten(mul(mul(absA, gt), abs(at)));
-                    }
+                    for (int k = 0; k < K; k++) absM[k] = absGradTile(gy, i, k, K, oh, ow, a, b);
                     for (int ch = 0; ch < C; ch++) {
                         double[][] s = new double[t][t];
                         for (int k = 0; k < K; k++)
@@ -183,20 +175,13 @@ record WinogradBounds(String name, ConvAlgorithm algorithm, int m, double[][] bt
         double P = (double) N * th * tw + filterGradStages;
         double gamma = P * u / (1 - P * u);
         double[][][] sum = new double[K][C][tt];
-        double[][] absA = transpose(abs(at));
         for (int i = 0; i < N; i++)
             for (int a = 0; a < th; a++)
                 for (int b = 0; b < tw; b++) {
                     double[][] absV = new double[C][];
                     for (int ch = 0; ch < C; ch++) absV[ch] = absInputTile(x, i, ch, C, H, W, a, b, ph, pw);
                     for (int k = 0; k < K; k++) {
-                        double[][] gt = new double[m][m];
-                        for (int r = 0; r < m; r++)
-                            for (int q = 0; q < m; q++) {
-                                int y = m * a + r, xx = m * b + q;
-                                if (y < oh && xx < ow) gt[r][q] = Math.abs(gy[((i * K + k) * oh + y) * ow + xx]);
-                            }
-                        double[] absM = flatten(mul(mul(absA, gt), abs(at)));
+                        double[] absM = absGradTile(gy, i, k, K, oh, ow, a, b);
                         for (int ch = 0; ch < C; ch++)
                             for (int e = 0; e < tt; e++) sum[k][ch][e] += absM[e] * absV[ch][e];
                     }
@@ -210,6 +195,17 @@ record WinogradBounds(String name, ConvAlgorithm algorithm, int m, double[][] bt
                 for (int e = 0; e < 9; e++) bound[(k * C + ch) * 9 + e] = gamma * out[e / 3][e % 3];
             }
         return bound;
+    }
+
+    /** |A| |gY| |A^T| of the output-gradient tile at tile (a, b) of plane (i, k), zero outside the output, flattened. */
+    private double[] absGradTile(double[] gy, int i, int k, int K, int oh, int ow, int a, int b) {
+        double[][] gt = new double[m][m];
+        for (int r = 0; r < m; r++)
+            for (int q = 0; q < m; q++) {
+                int y = m * a + r, x = m * b + q;
+                if (y < oh && x < ow) gt[r][q] = Math.abs(gy[((i * K + k) * oh + y) * ow + x]);
+            }
+        return flatten(mul(mul(transpose(abs(at)), gt), abs(at)));
     }
 
     /** |B^T| |d| |B| of the input tile at tile (a, b) of plane (i, ch), zero outside the image, flattened. */
