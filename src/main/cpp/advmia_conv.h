@@ -709,7 +709,7 @@ template <class T> int conv_pool_bwd_impl(const ConvGeom& g, long xa, long wa, l
   g_last.N = g.N - (chunks - 1) * nb;
   const bool both = gxa && gw && wino_tile(g, algo, wino_wins_bwd_data(g), wino4_wins_bwd_data(g)) == 4 &&
                     wino_tile(g, algo, wino_wins_bwd_filter(g), wino4_wins_bwd_filter(g)) == 4 &&
-                    avx2::winograd4_data_filter_fits(g_nb) && avx2::winograd4_data_filter_fits(g_last);
+                    avx2::winograd4_data_filter_fits<T>(g_nb) && avx2::winograd4_data_filter_fits<T>(g_last);
   const long accsize = both ? 36 * wsize / 9 : wsize;  // (wsize = Cout C 9)
   // The calling thread's buffers, passed to the job by pointer: inside the lambda the name of a
   // thread_local would be each worker's own instance.
@@ -740,8 +740,12 @@ template <class T> int conv_pool_bwd_impl(const ConvGeom& g, long xa, long wa, l
       ConvGeom sg = g;
       sg.N = cnt;
       if (both) {
-        wino_bwd_data_filter<T>(sg, x + n0 * CHW, gc_buf.data(), U, ptr<T>(gxa) + n0 * CHW,
-                                relu_in ? x + n0 * CHW : nullptr, acc, ch != c0, relu_in != 0);
+        // (false only if this chunk's plan differs from the one `both` checked: a bug, reported.)
+        if (!wino_bwd_data_filter<T>(sg, x + n0 * CHW, gc_buf.data(), U, ptr<T>(gxa) + n0 * CHW,
+                                     relu_in ? x + n0 * CHW : nullptr, acc, ch != c0, relu_in != 0)) {
+          failed.store(2);
+          return;
+        }
         continue;
       }
       if (gxa)
@@ -756,6 +760,9 @@ template <class T> int conv_pool_bwd_impl(const ConvGeom& g, long xa, long wa, l
     }
   }, parts > 1);
   // (The pool's own message went to the thread that ran it; error messages are per thread.)
+  if (failed.load() == 2)
+    return fail("conv2d_pool_bwd: internal error: a chunk of %ld images does not fit the one-pass F(4x4) backward",
+                nb);
   if (failed.load())
     return fail("conv2d_pool_bwd: max-pool indices out of range for a %ldx%ld plane", g.OH, g.OW);
   if (gw && (parts > 1 || both)) {

@@ -805,8 +805,8 @@ template <class T> void wino4_adjoint_chunk(const Wino4Shape& s, const T* gy, co
   int32_t* nz = reinterpret_cast<int32_t*>((reinterpret_cast<uintptr_t>(reached + (n1 - n0) * IHW) + 3) / 4 * 4);
   int32_t* hz = nz + OHW;  // [OH][IW]
   for (int xi = 0; xi < 36; xi++)
-    gemm_auto<T>(inner_parallel, true, false, s.Cin, tiles, s.Cout, 1, U + xi * s.Cout * s.Cin, s.Cin, dM + xi * mstride, ld, 0,
-                 V + xi * vstride, ld);
+    gemm_auto<T>(inner_parallel, true, false, s.Cin, tiles, s.Cout, 1, U + xi * s.Cout * s.Cin, s.Cin,
+                 dM + xi * mstride, ld, 0, V + xi * vstride, ld);
   for (long t = 0; t < tiles; t++) {
     const long r = r0 + t / TW, n = r / TH, ih = 4 * (r % TH) - s.ph, iw = 4 * (t % TW) - s.pw;
     tile_off[3 * t] = n * s.Cin * IHW + ih * s.IW + iw;
@@ -1053,10 +1053,9 @@ template <class T> void winograd_backward_data(const ConvGeom& g, const T* gy, c
 // U the forward filters transformed (winograd4_filter_transform), the filter gradient stored or
 // added into dU_acc in the transform domain (winograd4_filter_grad_transform finishes it). The
 // same GEMMs and sums as the two separate calls, the gradient tiles computed once instead of twice.
-inline bool winograd4_data_filter_fits(const ConvGeom& g) {
+template <class T> bool winograd4_data_filter_fits(const ConvGeom& g) {
   const Wino4Shape fwd{g.N, g.C, g.H, g.W, g.ph, g.pw, g.Cout, g.OH, g.OW};
-  return wino4_adjoint_fits(fwd) && wino4_image_plan<float>(fwd).rows % fwd.TH() == 0 &&
-         wino4_image_plan<double>(fwd).rows % fwd.TH() == 0;
+  return wino4_adjoint_fits(fwd) && wino4_image_plan<T>(fwd).rows % fwd.TH() == 0;
 }
 
 template <class T> void winograd4_filter_transform(const T* w, long Cout, long Cin, T* U) {
