@@ -461,10 +461,19 @@ inline void wino4_gather_group16(const Wino4Shape& s, const float* in, long c, c
     rin[i] = _mm512_cmpge_epi32_mask(ri, zero) & _mm512_cmplt_epi32_mask(ri, ih);
     cin[i] = _mm512_cmpge_epi32_mask(ci, zero) & _mm512_cmplt_epi32_mask(ci, iw);
   }
-  WVec16f t[6][6], d[6], o[6];
-  auto load = [&](int r, int j) {
-    const __m512i idx = _mm512_add_epi32(offv, _mm512_set1_epi32((int)(r * s.IW + j)));
-    __m512 g = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), (__mmask16)(rin[r] & cin[j]), idx, base, 4);
+  // Columns j and j+1 of a lane's tile are adjacent in memory, so where both are inside the
+  // image for every lane (cin[j] == cin[j+1]) one 64-bit gather per 8 lanes fetches both: half the
+  // gathered elements, which bound this loop (a 16-lane gather costs as much as 16 loads), for
+  // two permutes per pair. Pairs start at pw's parity, so with padding 1 the image's edge columns
+  // (tile column j 0 and 5) are the unpaired ones.
+  const int j0 = (int)(s.pw & 1);
+  bool paired[6] = {};
+  for (int j = j0; j + 1 < 6; j += 2) paired[j] = cin[j] == cin[j + 1];
+  const __m256i off_lo = _mm256_load_si256((const __m256i*)lanes.off);
+  const __m256i off_hi = _mm256_load_si256((const __m256i*)(lanes.off + 8));
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  auto finish = [&](__m512 g) {
     // Zero where not > 0, NaN included, as max(x, 0) above. (Not _mm512_max_ps: GCC 12 warns about its
     // undefined source operand; not a ?: on the GCC vector: GCC scalarized that select.)
     if (relu) g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(g, _mm512_setzero_ps(), _CMP_GT_OQ), g);
@@ -472,10 +481,35 @@ inline void wino4_gather_group16(const Wino4Shape& s, const float* in, long c, c
     std::memcpy(&x, &g, sizeof x);
     return x;
   };
-  for (int j = 0; j < 6; j++) {
-    for (int r = 0; r < 6; r++) d[r] = load(r, j);
-    w4_bt<float, WVec16f>(d, o);
+  auto load = [&](int r, int j) {
+    const __m512i idx = _mm512_add_epi32(offv, _mm512_set1_epi32((int)(r * s.IW + j)));
+    return finish(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), (__mmask16)(rin[r] & cin[j]), idx, base, 4));
+  };
+  auto load_pair = [&](int r, int j, WVec16f& a, WVec16f& b) {
+    const __m256i at = _mm256_set1_epi32((int)(r * s.IW + j));
+    const __mmask16 m = rin[r] & cin[j];
+    const __m512d lo = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), (__mmask8)(m & 0xff),
+                                                _mm256_add_epi32(off_lo, at), base, 4);
+    const __m512d hi = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), (__mmask8)(m >> 8),
+                                                _mm256_add_epi32(off_hi, at), base, 4);
+    const __m512 l = _mm512_castpd_ps(lo), h = _mm512_castpd_ps(hi);
+    a = finish(_mm512_permutex2var_ps(l, even, h));
+    b = finish(_mm512_permutex2var_ps(l, odd, h));
+  };
+  WVec16f t[6][6], d[6], d1[6], o[6];
+  auto column = [&](const WVec16f* dc, int j) {
+    w4_bt<float, WVec16f>(dc, o);
     for (int i = 0; i < 6; i++) t[i][j] = o[i];
+  };
+  for (int j = 0; j < 6; j++) {
+    if (paired[j]) {
+      for (int r = 0; r < 6; r++) load_pair(r, j, d[r], d1[r]);
+      column(d, j);
+      column(d1, ++j);
+      continue;
+    }
+    for (int r = 0; r < 6; r++) d[r] = load(r, j);
+    column(d, j);
   }
   for (int i = 0; i < 6; i++) {
     w4_bt<float, WVec16f>(t[i], o);

@@ -67,6 +67,12 @@ class WinogradF4ConvolutionTest {
         all.add(new Case("F4 adjoint: 8x4 from 10x6, channels off 8", 3, 5, 10, 6, 3, 0, 0, true));
         all.add(new Case("F4 adjoint: 4x10 from 6x10, padding 0 / 1", 2, 6, 6, 10, 7, 0, 1, false));
         all.add(new Case("F4: one output channel", 2, 12, 9, 9, 1, 1, 1, true));
+        // 16-tile groups (more than 8 tiles per chunk) gather column pairs (wino4_gather_group16):
+        // padding 1 with clean pairs, and widths where one element of a pair is past the image's
+        // right edge for some lanes (the single-column fallback), at both pairings.
+        all.add(new Case("F4 pairs: pad 1, width 8, 3 images", 3, 5, 6, 8, 4, 1, 1, true));
+        all.add(new Case("F4 pairs: pad 1, width 7 (split pair), 3 images", 3, 5, 6, 7, 4, 1, 1, false));
+        all.add(new Case("F4 pairs: pad 0, width 11 (split pair), 4 images", 4, 3, 6, 11, 5, 0, 0, true));
         return all.toArray(new Case[0]);
     }
 
