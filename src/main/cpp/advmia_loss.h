@@ -1,7 +1,9 @@
 // Row-wise losses over logits [N, C]. Each returns per-sample values, so attacks can weigh,
 // mask or early-stop samples individually; reductions happen above the backend.
 #pragma once
+#include <atomic>
 #include "advmia_common.h"
+#include "advmia_pool.h"
 
 namespace adv {
 
@@ -26,8 +28,7 @@ template <class T> int log_softmax_impl(bool backward, long N, long C, long xa, 
   T* y = ptr<T>(ya);
   const T* gy = ptr<const T>(gya);
   T* gx = ptr<T>(gxa);
-#pragma omp parallel for schedule(static) if (N * C > kParallelGrain)
-  for (long n = 0; n < N; n++) {
+  parallel_items(N, C, [&](long n) {
     if (!backward) {
       row_log_softmax<T>(x + n * C, C, y + n * C);
     } else {
@@ -35,7 +36,7 @@ template <class T> int log_softmax_impl(bool backward, long N, long C, long xa, 
       for (long c = 0; c < C; c++) s += gy[n * C + c];
       for (long c = 0; c < C; c++) gx[n * C + c] = gy[n * C + c] - (T)(std::exp((double)y[n * C + c]) * s);
     }
-  }
+  });
   return 0;
 }
 
@@ -53,11 +54,10 @@ template <class T> int softmax_ce_impl(bool backward, long N, long C, double smo
   double wsum = 0;
   if (w) for (long c = 0; c < C; c++) wsum += w[c];
   else wsum = (double)C;
-  int bad = 0;
-#pragma omp parallel for schedule(static) reduction(| : bad) if (N * C > kParallelGrain)
-  for (long n = 0; n < N; n++) {
+  std::atomic<int> bad{0};
+  parallel_items(N, C, [&](long n) {
     long y;
-    if (!label_ok((double)lab[n], C, &y)) { bad = 1; continue; }
+    if (!label_ok((double)lab[n], C, &y)) { bad.store(1, std::memory_order_relaxed); return; }
     T* lp = scratch_row<T>(C);
     row_log_softmax<T>(z + n * C, C, lp);
     double wy = w ? (double)w[y] : 1.0;
@@ -74,8 +74,8 @@ template <class T> int softmax_ce_impl(bool backward, long N, long C, double smo
         gz[n * C + c] = (T)(g * d);
       }
     }
-  }
-  return bad ? fail("softmax_ce: a label is not an integer class index in [0, %ld)", C) : 0;
+  });
+  return bad.load() ? fail("softmax_ce: a label is not an integer class index in [0, %ld)", C) : 0;
 }
 
 // margin m = z[y] - max_{j != y} z[j]; its gradient is e_y - e_{argmax_{j != y}}.
@@ -85,11 +85,10 @@ template <class T> int margin_impl(bool backward, long N, long C, long za, long 
   T* m = ptr<T>(ma);
   const T* gm = ptr<const T>(gma);
   T* gz = ptr<T>(gza);
-  int bad = 0;
-#pragma omp parallel for schedule(static) reduction(| : bad) if (N * C > kParallelGrain)
-  for (long n = 0; n < N; n++) {
+  std::atomic<int> bad{0};
+  parallel_items(N, C, [&](long n) {
     long y;
-    if (!label_ok((double)lab[n], C, &y)) { bad = 1; continue; }
+    if (!label_ok((double)lab[n], C, &y)) { bad.store(1, std::memory_order_relaxed); return; }
     const T* r = z + n * C;
     long j = -1;
     for (long c = 0; c < C; c++)
@@ -101,8 +100,8 @@ template <class T> int margin_impl(bool backward, long N, long C, long za, long 
       for (long c = 0; c < C; c++) g[c] = 0;
       if (j >= 0) { g[y] = gm[n]; g[j] = -gm[n]; }
     }
-  }
-  return bad ? fail("margin: a label is not an integer class index in [0, %ld)", C) : 0;
+  });
+  return bad.load() ? fail("margin: a label is not an integer class index in [0, %ld)", C) : 0;
 }
 
 // Croce & Hein's difference-of-logits ratio. Untargeted:
@@ -117,11 +116,13 @@ template <class T> int dlr_impl(bool backward, long N, long C, long za, long la,
   T* out = ptr<T>(outa);
   const T* go = ptr<const T>(goa);
   T* gz = ptr<T>(gza);
-  int bad = 0;
-#pragma omp parallel for schedule(static) reduction(| : bad) if (N * C > kParallelGrain)
-  for (long n = 0; n < N; n++) {
+  std::atomic<int> bad{0};
+  parallel_items(N, C, [&](long n) {
     long y, t = -1;
-    if (!label_ok((double)lab[n], C, &y) || (tgt && !label_ok((double)tgt[n], C, &t))) { bad = 1; continue; }
+    if (!label_ok((double)lab[n], C, &y) || (tgt && !label_ok((double)tgt[n], C, &t))) {
+      bad.store(1, std::memory_order_relaxed);
+      return;
+    }
     const T* r = z + n * C;
     long top[4] = {-1, -1, -1, -1};
     for (long c = 0; c < C; c++) {
@@ -155,8 +156,8 @@ template <class T> int dlr_impl(bool backward, long N, long C, long za, long la,
       if (!tgt) g[top[2]] -= (T)dd;
       else { g[top[2]] -= (T)(0.5 * dd); g[top[3]] -= (T)(0.5 * dd); }
     }
-  }
-  return bad ? fail("dlr: a label or target is not an integer class index in [0, %ld)", C) : 0;
+  });
+  return bad.load() ? fail("dlr: a label or target is not an integer class index in [0, %ld)", C) : 0;
 }
 
 // Numerically stable binary cross-entropy with logits, elementwise, with an optional
@@ -169,8 +170,8 @@ template <class T> int bce_impl(bool backward, long n, long C, long xa, long ta,
   T* l = ptr<T>(la);
   const T* gl = ptr<const T>(gla);
   T* gx = ptr<T>(gxa);
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (long i = 0; i < n; i++) {
+  parallel_range(n, kParallelGrain, [&](long lo, long hi) {
+  for (long i = lo; i < hi; i++) {
     double xi = x[i], ti = t[i];
     double c = 1 + ((pw ? (double)pw[i % C] : 1.0) - 1) * ti;
     if (!backward) {
@@ -181,6 +182,7 @@ template <class T> int bce_impl(bool backward, long n, long C, long xa, long ta,
       gx[i] = (T)(gl[i] * ((1 - ti) - c * (1 - sig)));
     }
   }
+  });
   return 0;
 }
 

@@ -617,8 +617,7 @@ template <class T> int median_impl(long P, long H, long W, long k, long xa, long
   const T* x = adv::ptr<const T>(xa);
   T* y = adv::ptr<T>(ya);
   const long r = k / 2;
-#pragma omp parallel for schedule(static)
-  for (long p = 0; p < P; p++) {
+  adv::parallel_for(P, [&](long p) {
     T* win = adv::scratch_row<T>(k * k);
     const T* xp = x + p * H * W;
     for (long h = 0; h < H; h++)
@@ -638,7 +637,7 @@ template <class T> int median_impl(long P, long H, long W, long k, long xa, long
         std::nth_element(win, win + n / 2, win + n);
         y[p * H * W + h * W + w] = win[n / 2];
       }
-  }
+  });
   return 0;
 }
 
