@@ -34,10 +34,12 @@ import org.junit.jupiter.api.Test;
  *       largest output (benchmarks/README.md, "Winograd F(4x4, 3x3)"), and two results each within
  *       that differ by at most twice it; the sums over up to 70 images add u32 * 70 = 8e-6.</li>
  * </ul>
- * Shapes: batches cut into several chunks with a partial last one (70 images of 8 x 16 x 16
- * outputs: 2 chunks in float32, 3 in float64), one chunk, batch 1, padding 0/1, odd channel
- * counts; with and without the fused input ReLU; AUTO, im2col and Winograd; every subset of the
- * gradients. Indices come from the fused forward; the bias gradient is checked as well.
+ * Shapes: batches cut into several chunks of two sizes (70 images of 8 x 16 x 16 outputs, at most
+ * 64 (float32) or 32 (float64) per chunk, each thread's equal share cut into near-equal chunks:
+ * with 2 threads 35 + 35 in float32, 17 + 18 + 17 + 18 in float64), one chunk, batch 1, padding
+ * 0/1, odd channel counts; with and without the fused input ReLU; AUTO, im2col and Winograd; every
+ * subset of the gradients. Indices come from the fused forward; the bias gradient is checked as
+ * well.
  */
 class ConvMaxPoolBackwardTest {
     private final CpuBackend cpu = CpuBackend.get();
