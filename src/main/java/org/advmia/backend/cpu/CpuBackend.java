@@ -87,26 +87,6 @@ public final class CpuBackend implements Backend {
         if (rc != 0) throw new IllegalArgumentException(CpuNative.adv_last_error());
     }
 
-    /**
-     * Runs one of the kernels that still use OpenMP (losses, optimizer updates, random fills,
-     * the attack step: advmia_loss.h / advmia_update.h) with OpenMP limited to this thread.
-     * libgomp's idle workers spin for milliseconds after each parallel region, competing for
-     * the cores with the thread pool (advmia_pool.h) that runs the next convolution; on this
-     * shared 2-core machine that made 2,000 SmallCNN training steps take 67-80 s instead of
-     * 23 s. These kernels are memory-bound and small next to the network, so one thread costs
-     * little; moving them onto the pool would restore their parallelism.
-     */
-    private static int ompSerial(java.util.function.IntSupplier kernel) {
-        int threads = CpuNative.adv_get_threads();
-        if (threads <= 1) return kernel.getAsInt();
-        CpuNative.adv_set_threads(1);
-        try {
-            return kernel.getAsInt();
-        } finally {
-            CpuNative.adv_set_threads(threads);
-        }
-    }
-
     private static void requireCpu(Tensor t, String name) {
         if (t != null && t.device().kind() != Device.Kind.CPU) {
             throw new IllegalArgumentException(name + " is on " + t.device() + ", expected cpu");
@@ -655,9 +635,8 @@ public final class CpuBackend implements Backend {
         requireDtypes("log_softmax", x, y);
         long[] nc = rowsCols("log_softmax", x);
         requireShape("log_softmax", "output", y, x.shape().toArray());
-        check(ompSerial(() ->
-                CpuNative.adv_log_softmax(x.dtype().code, 0, nc[0], nc[1], x.address(), x.numel(), y.address(),
-                y.numel(), 0, 0, 0, 0)));
+        check(CpuNative.adv_log_softmax(x.dtype().code, 0, nc[0], nc[1], x.address(), x.numel(), y.address(),
+                y.numel(), 0, 0, 0, 0));
     }
 
     @Override
@@ -666,9 +645,8 @@ public final class CpuBackend implements Backend {
         long[] nc = rowsCols("log_softmax backward", y);
         requireShape("log_softmax backward", "output gradient", gy, y.shape().toArray());
         requireShape("log_softmax backward", "input gradient", gx, y.shape().toArray());
-        check(ompSerial(() ->
-                CpuNative.adv_log_softmax(y.dtype().code, 1, nc[0], nc[1], 0, 0, y.address(), y.numel(), gy.address(),
-                gy.numel(), gx.address(), gx.numel())));
+        check(CpuNative.adv_log_softmax(y.dtype().code, 1, nc[0], nc[1], 0, 0, y.address(), y.numel(), gy.address(),
+                gy.numel(), gx.address(), gx.numel()));
     }
 
     @Override
@@ -685,10 +663,9 @@ public final class CpuBackend implements Backend {
         } else {
             requireShape("cross_entropy", "loss", loss, new long[] {nc[0]});
         }
-        check(ompSerial(() ->
-                CpuNative.adv_softmax_ce(logits.dtype().code, bwd ? 1 : 0, nc[0], nc[1], smoothing, logits.address(),
+        check(CpuNative.adv_softmax_ce(logits.dtype().code, bwd ? 1 : 0, nc[0], nc[1], smoothing, logits.address(),
                 logits.numel(), labels.address(), labels.numel(), addr(weights), len(weights), addr(loss), len(loss),
-                addr(gLoss), len(gLoss), addr(gLogits), len(gLogits))));
+                addr(gLoss), len(gLoss), addr(gLogits), len(gLogits)));
     }
 
     @Override
@@ -698,10 +675,9 @@ public final class CpuBackend implements Backend {
         requireShape("margin", "labels", labels, new long[] {nc[0]});
         boolean bwd = gMargin != null;
         if (bwd) requireShape("margin backward", "logit gradient", gLogits, logits.shape().toArray());
-        check(ompSerial(() ->
-                CpuNative.adv_margin(logits.dtype().code, bwd ? 1 : 0, nc[0], nc[1], logits.address(), logits.numel(),
+        check(CpuNative.adv_margin(logits.dtype().code, bwd ? 1 : 0, nc[0], nc[1], logits.address(), logits.numel(),
                 labels.address(), labels.numel(), addr(margin), len(margin), addr(gMargin), len(gMargin),
-                addr(gLogits), len(gLogits))));
+                addr(gLogits), len(gLogits)));
     }
 
     @Override
@@ -712,10 +688,9 @@ public final class CpuBackend implements Backend {
         if (targets != null) requireShape("dlr", "targets", targets, new long[] {nc[0]});
         boolean bwd = gLoss != null;
         if (bwd) requireShape("dlr backward", "logit gradient", gLogits, logits.shape().toArray());
-        check(ompSerial(() ->
-                CpuNative.adv_dlr(logits.dtype().code, bwd ? 1 : 0, nc[0], nc[1], logits.address(), logits.numel(),
+        check(CpuNative.adv_dlr(logits.dtype().code, bwd ? 1 : 0, nc[0], nc[1], logits.address(), logits.numel(),
                 labels.address(), labels.numel(), addr(targets), len(targets), addr(loss), len(loss), addr(gLoss),
-                len(gLoss), addr(gLogits), len(gLogits))));
+                len(gLoss), addr(gLogits), len(gLogits)));
     }
 
     @Override
@@ -732,10 +707,9 @@ public final class CpuBackend implements Backend {
         } else {
             requireShape("bce_with_logits", "loss", loss, logits.shape().toArray());
         }
-        check(ompSerial(() ->
-                CpuNative.adv_bce_logits(logits.dtype().code, bwd ? 1 : 0, logits.numel(), c, logits.address(),
+        check(CpuNative.adv_bce_logits(logits.dtype().code, bwd ? 1 : 0, logits.numel(), c, logits.address(),
                 logits.numel(), targets.address(), targets.numel(), addr(posWeight), len(posWeight), addr(loss),
-                len(loss), addr(gLoss), len(gLoss), addr(gLogits), len(gLogits))));
+                len(loss), addr(gLoss), len(gLoss), addr(gLogits), len(gLogits)));
     }
 
     @Override
@@ -744,10 +718,9 @@ public final class CpuBackend implements Backend {
         requireDtypes("sgd", param, grad, momentumBuffer);
         requireShape("sgd", "gradient", grad, param.shape().toArray());
         if (momentumBuffer != null) requireShape("sgd", "momentum buffer", momentumBuffer, param.shape().toArray());
-        check(ompSerial(() ->
-                CpuNative.adv_sgd_step(param.dtype().code, param.address(), param.numel(), grad.address(), grad.numel(),
+        check(CpuNative.adv_sgd_step(param.dtype().code, param.address(), param.numel(), grad.address(), grad.numel(),
                 addr(momentumBuffer), len(momentumBuffer), param.numel(), lr, momentum, dampening, weightDecay,
-                nesterov ? 1 : 0, firstStep ? 1 : 0)));
+                nesterov ? 1 : 0, firstStep ? 1 : 0));
     }
 
     @Override
@@ -757,16 +730,14 @@ public final class CpuBackend implements Backend {
         requireShape("adam", "gradient", grad, param.shape().toArray());
         requireShape("adam", "first moment", m, param.shape().toArray());
         requireShape("adam", "second moment", v, param.shape().toArray());
-        check(ompSerial(() ->
-                CpuNative.adv_adam_step(param.dtype().code, param.address(), param.numel(), grad.address(), grad.numel(),
+        check(CpuNative.adv_adam_step(param.dtype().code, param.address(), param.numel(), grad.address(), grad.numel(),
                 m.address(), m.numel(), v.address(), v.numel(), param.numel(), lr, beta1, beta2, eps, weightDecay,
-                decoupled ? 1 : 0, step)));
+                decoupled ? 1 : 0, step));
     }
 
     @Override
     public void random(RandomKind kind, Tensor y, long seed, long offset, double a, double b) {
-        check(ompSerial(() ->
-                CpuNative.adv_random(y.dtype().code, kind.code(), y.address(), y.numel(), y.numel(), seed, offset, a, b)));
+        check(CpuNative.adv_random(y.dtype().code, kind.code(), y.address(), y.numel(), y.numel(), seed, offset, a, b));
     }
 
     @Override
@@ -780,10 +751,9 @@ public final class CpuBackend implements Backend {
         for (Tensor t : new Tensor[] {alphaRows, epsRows, active}) {
             if (t != null) requireShape("attack step", "per-sample tensor", t, new long[] {n});
         }
-        check(ompSerial(() ->
-                CpuNative.adv_attack_step(x0.dtype().code, norm.code(), n, d, x0.address(), x0.numel(), x.address(),
+        check(CpuNative.adv_attack_step(x0.dtype().code, norm.code(), n, d, x0.address(), x0.numel(), x.address(),
                 x.numel(), addr(g), len(g), alpha, addr(alphaRows), len(alphaRows), eps, addr(epsRows), len(epsRows),
-                addr(active), len(active), lo, hi)));
+                addr(active), len(active), lo, hi));
     }
 
     @Override
