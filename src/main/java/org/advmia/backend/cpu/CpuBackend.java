@@ -25,7 +25,7 @@ import static org.advmia.backend.Checks.requireDtypes;
 import static org.advmia.backend.Checks.requireSameDtype;
 import static org.advmia.backend.Checks.requireShape;
 
-/** The CPU backend: C++ kernels (OpenMP) from src/main/cpp, GEMM through OpenBLAS. */
+/** The CPU backend: C++ kernels from src/main/cpp on their own thread pool (advmia_pool.h), GEMM through OpenBLAS. */
 public final class CpuBackend implements Backend {
     private static volatile CpuBackend instance;
 
