@@ -171,17 +171,17 @@ template <class T> int bce_impl(bool backward, long n, long C, long xa, long ta,
   const T* gl = ptr<const T>(gla);
   T* gx = ptr<T>(gxa);
   parallel_range(n, kParallelGrain, [&](long lo, long hi) {
-  for (long i = lo; i < hi; i++) {
-    double xi = x[i], ti = t[i];
-    double c = 1 + ((pw ? (double)pw[i % C] : 1.0) - 1) * ti;
-    if (!backward) {
-      double softplus_neg = std::log1p(std::exp(-std::abs(xi))) + std::max(-xi, 0.0);
-      l[i] = (T)((1 - ti) * xi + c * softplus_neg);
-    } else {
-      double sig = xi >= 0 ? 1 / (1 + std::exp(-xi)) : std::exp(xi) / (1 + std::exp(xi));
-      gx[i] = (T)(gl[i] * ((1 - ti) - c * (1 - sig)));
+    for (long i = lo; i < hi; i++) {
+      double xi = x[i], ti = t[i];
+      double c = 1 + ((pw ? (double)pw[i % C] : 1.0) - 1) * ti;
+      if (!backward) {
+        double softplus_neg = std::log1p(std::exp(-std::abs(xi))) + std::max(-xi, 0.0);
+        l[i] = (T)((1 - ti) * xi + c * softplus_neg);
+      } else {
+        double sig = xi >= 0 ? 1 / (1 + std::exp(-xi)) : std::exp(xi) / (1 + std::exp(xi));
+        gx[i] = (T)(gl[i] * ((1 - ti) - c * (1 - sig)));
+      }
     }
-  }
   });
   return 0;
 }

@@ -1,6 +1,5 @@
 // In-place updates: optimizer steps, counter-based random numbers, and the fused attack step.
 #pragma once
-#include <atomic>
 #include "advmia_common.h"
 #include "advmia_pool.h"
 #include "advmia_random.h"
@@ -14,25 +13,20 @@ template <class T> int sgd_impl(long pa, long ga, long ba, long n, double lr, do
   T* p = ptr<T>(pa);
   const T* gr = ptr<const T>(ga);
   T* buf = ptr<T>(ba);
-  // On the pool, not an OpenMP region: libgomp's workers spin after each region and take the
-  // core from the pool's worker (advmia_pool.h); and serial, the update of SmallCNN's 312k
+  // On the pool, not an OpenMP region (libgomp's workers spin after each region and take the
+  // core from the pool's worker, advmia_pool.h); run serially, the update of SmallCNN's 312k
   // parameters was ~2 % of a training step.
-  auto update = [&](auto use_momentum, auto nest) {
-    parallel_range(n, kParallelGrain, [&](long b, long e) {
-      for (long i = b; i < e; i++) {
-        double g = (double)gr[i] + wd * (double)p[i];
-        if constexpr (decltype(use_momentum)::value) {
-          double m = first ? g : momentum * (double)buf[i] + (1 - dampening) * g;
-          buf[i] = (T)m;
-          g = decltype(nest)::value ? g + momentum * m : m;
-        }
-        p[i] = (T)((double)p[i] - lr * g);
+  parallel_range(n, kParallelGrain, [&](long lo, long hi) {
+    for (long i = lo; i < hi; i++) {
+      double g = (double)gr[i] + wd * (double)p[i];
+      if (momentum != 0) {
+        double b = first ? g : momentum * (double)buf[i] + (1 - dampening) * g;
+        buf[i] = (T)b;
+        g = nesterov ? g + momentum * b : b;
       }
-    });
-  };
-  if (momentum == 0) update(std::false_type{}, std::false_type{});
-  else if (nesterov) update(std::true_type{}, std::true_type{});
-  else update(std::true_type{}, std::false_type{});
+      p[i] = (T)((double)p[i] - lr * g);
+    }
+  });
   return 0;
 }
 
@@ -46,16 +40,16 @@ template <class T> int adam_impl(long pa, long ga, long ma, long va, long n, dou
   const double bc1 = 1 - std::pow(b1, (double)step), bc2 = 1 - std::pow(b2, (double)step);
   const double step_size = lr / bc1, sqrt_bc2 = std::sqrt(bc2);
   parallel_range(n, kParallelGrain, [&](long lo, long hi) {
-  for (long i = lo; i < hi; i++) {
-    double pi = p[i], g = gr[i];
-    if (decoupled) pi *= 1 - lr * wd;
-    else g += wd * pi;
-    double mi = b1 * (double)m[i] + (1 - b1) * g;
-    double vi = b2 * (double)v[i] + (1 - b2) * g * g;
-    m[i] = (T)mi;
-    v[i] = (T)vi;
-    p[i] = (T)(pi - step_size * mi / (std::sqrt(vi) / sqrt_bc2 + eps));
-  }
+    for (long i = lo; i < hi; i++) {
+      double pi = p[i], g = gr[i];
+      if (decoupled) pi *= 1 - lr * wd;
+      else g += wd * pi;
+      double mi = b1 * (double)m[i] + (1 - b1) * g;
+      double vi = b2 * (double)v[i] + (1 - b2) * g * g;
+      m[i] = (T)mi;
+      v[i] = (T)vi;
+      p[i] = (T)(pi - step_size * mi / (std::sqrt(vi) / sqrt_bc2 + eps));
+    }
   });
   return 0;
 }
